@@ -1,0 +1,62 @@
+/**
+ * What every source of kernel events (live tracefs, trace.dat files, LTTng CTF traces) offers to the analyses.
+ * A source decodes its input into `TraceRecord`s in timestamp order (all CPUs merged) and pushes them to a sink.
+ */
+import type { EventSchema } from '../ftrace/schema.ts';
+import type { TraceRecord } from '../ftrace/types.ts';
+
+/** Resolves kernel addresses to `symbol+0xoff` (from kallsyms). */
+export interface Symbolizer {
+  /** `symbol+0xoff`, or the address in hex when unknown. */
+  format(hi: number, lo: number): string;
+}
+
+export interface RecordSink {
+  /** One record, in timestamp order across CPUs (ties: lower CPU first). `r` is reused after the call returns. */
+  record(r: TraceRecord): void;
+  /**
+   * Events were lost on `cpu` before time `ts` (page flag, ring-buffer overrun). `count` is -1 when the kernel did
+   * not say how many.
+   */
+  lost?(cpu: number, count: number, ts: number): void;
+  /**
+   * Time has advanced to `ts` (source time) with no record pending before it: live sources call this after every
+   * read cycle so that timeouts fire even when nothing happens.
+   */
+  tick?(ts: number): void;
+}
+
+export interface SourceStats {
+  /** Records delivered. */
+  records: number;
+  /** Events the kernel reported lost, per CPU (unknown counts add 0 here and 1 to `lossReports`). */
+  lostPerCpu: number[];
+  /** How many loss reports (pages with the missed-events flag, overrun increments) were seen. */
+  lossReports: number;
+  /** Records or bytes that could not be decoded, by named status (ABI violations, truncation). */
+  errors: Record<string, number>;
+}
+
+export interface TraceSource {
+  readonly kind: 'tracefs' | 'tracedat' | 'ctf';
+  /** Formats of every event this source can deliver. */
+  readonly schema: EventSchema;
+  /** Number of CPUs of the traced machine. */
+  readonly cpus: number;
+  /** Absolute time (ns, in the trace clock) of `TraceRecord.ts === 0`. */
+  readonly originNs: bigint;
+  /** Trace clock name (`mono`, `local`, `boot`, ...). */
+  readonly clock: string;
+  /** Machine architecture when known (`x86_64`, `aarch64`, `arm`), for syscall names. */
+  readonly arch: string | undefined;
+  /** Command name of a thread known from outside the events (trace.dat cmdlines, CTF statedump, /proc). */
+  comm(tid: number): string | undefined;
+  /** Kernel symbols, when the source has them (live /proc/kallsyms, trace.dat kallsyms). */
+  readonly symbols: Symbolizer | undefined;
+  /** Name of a syscall id when the source defines its own numbering (CTF), else undefined. */
+  syscallName?(id: number): string | undefined;
+  /** Pushes every record to `sink`; resolves when the input ends (files) or after `stop()` (live). */
+  run(sink: RecordSink): Promise<SourceStats>;
+  /** Asks a running source to finish (flushes what it has read). */
+  stop(): void;
+}
