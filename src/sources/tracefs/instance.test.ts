@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { resolvePaths } from '../../paths.ts';
+import { SetupError } from '../errors.ts';
+import { sweepStale, TracefsInstance } from './instance.ts';
+
+const paths = resolvePaths();
+const isRoot = process.getuid?.() === 0;
+const INSTANCE_TS = fileURLToPath(new URL('./instance.ts', import.meta.url));
+const PATHS_TS = fileURLToPath(new URL('../../paths.ts', import.meta.url));
+const skip = !isRoot && 'needs root (CI runs as root)';
+
+function instanceDir(name: string) {
+  return join(paths.tracefs, 'instances', name);
+}
+
+/** A child process that creates its instance, enables an event, prints READY and waits. */
+function startChild(extra = ''): { child: ChildProcess; ready: Promise<string> } {
+  const code = `
+    import { TracefsInstance } from ${JSON.stringify(INSTANCE_TS)};
+    import { resolvePaths } from ${JSON.stringify(PATHS_TS)};
+    const inst = TracefsInstance.create({ paths: resolvePaths() });
+    inst.enableEvent('sched:sched_switch');
+    inst.start();
+    process.stdout.write('READY ' + inst.name + '\\n');
+    ${extra}
+    setInterval(() => {}, 1000);
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const ready = new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += d;
+      const m = /READY (\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (c) => reject(new Error(`child exited early (${c}): ${out}`)));
+  });
+  return { child, ready };
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null)
+      resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+describe('TracefsInstance', { skip }, () => {
+  after(() => {
+    // Nothing of ours may remain, whatever happened above.
+    sweepStale(paths);
+  });
+
+  test('create, configure, enable one event, remove', () => {
+    const globalEvents = readFileSync(join(paths.tracefs, 'set_event'), 'utf8');
+    const inst = TracefsInstance.create({ paths, subbufKb: 16, bufferKb: 512 });
+    try {
+      assert.equal(inst.name, `latency-tracker-${process.pid}`);
+      assert.ok(existsSync(inst.dir));
+      assert.match(readFileSync(join(inst.dir, 'trace_clock'), 'utf8'), /\[mono\]/);
+      assert.equal(readFileSync(join(inst.dir, 'tracing_on'), 'utf8').trim(), '0');
+      assert.equal(inst.pageSize, 16384);
+      assert.ok(inst.cpus >= 1);
+      assert.ok(inst.hasEvent('sched:sched_switch'));
+      assert.equal(inst.hasEvent('sched:no_such_event'), false);
+      inst.enableEvent('sched:sched_switch');
+      assert.equal(readFileSync(join(inst.dir, 'events/sched/sched_switch/enable'), 'utf8').trim(), '1');
+      inst.setFilter('sched:sched_switch', 'prev_pid == 1 || next_pid == 1');
+      assert.match(readFileSync(join(inst.dir, 'events/sched/sched_switch/filter'), 'utf8'), /prev_pid == 1/);
+      inst.setTrigger('sched:sched_switch', 'stacktrace if prev_state & 3');
+      assert.match(readFileSync(join(inst.dir, 'events/sched/sched_switch/trigger'), 'utf8'), /stacktrace/);
+      assert.ok(inst.setNotracePids([process.pid]));
+      inst.start();
+      assert.equal(readFileSync(join(inst.dir, 'tracing_on'), 'utf8').trim(), '1');
+      // The global buffer is untouched.
+      assert.equal(readFileSync(join(paths.tracefs, 'set_event'), 'utf8'), globalEvents);
+      const st = inst.cpuStats(0);
+      assert.equal(typeof st.overrun, 'number');
+    } finally {
+      assert.ok(inst.remove());
+    }
+    assert.equal(existsSync(inst.dir), false);
+    assert.ok(inst.remove(), 'remove is idempotent');
+  });
+
+  test('refuses bad names, filters and triggers before touching tracefs', () => {
+    const inst = TracefsInstance.create({ paths, name: `lt-test-bad-${process.pid}` });
+    try {
+      for (const ev of ['sched', 'sched:../../x', 'sched:sched_switch/enable', 'a:b c', '']) {
+        assert.throws(() => inst.enableEvent(ev), SetupError, ev);
+      }
+      assert.throws(() => inst.enableEvent('sched:no_such_event'), /no tracepoint sched:no_such_event/);
+      for (const f of ['common_pid == 1; rm -rf /', 'x == $(id)', 'a\nb', 'x == `id`', '\\']) {
+        assert.throws(() => inst.setFilter('sched:sched_switch', f), SetupError, f);
+      }
+      assert.throws(() => inst.setTrigger('sched:sched_switch', 'traceoff'), SetupError);
+      assert.throws(() => inst.setTrigger('sched:sched_switch', 'stacktrace if x; y'), SetupError);
+      // A syntactically bad filter the kernel rejects: clear error, from the kernel's error_log.
+      assert.throws(
+        () => inst.setFilter('sched:sched_switch', 'no_such_field == 1'),
+        /cannot set sched:sched_switch filter/,
+      );
+      assert.throws(() => inst.setNotracePids([-1]), SetupError);
+      assert.throws(() => TracefsInstance.create({ paths, name: '../evil' }), SetupError);
+      assert.throws(
+        () => TracefsInstance.create({ paths, name: `lt-test-x-${process.pid}`, subbufKb: 12 }),
+        /power of two/,
+      );
+    } finally {
+      inst.remove();
+    }
+    assert.equal(existsSync(instanceDir(`lt-test-x-${process.pid}`)), false, 'failed setup removed its instance');
+  });
+
+  test('sweepStale removes instances of dead pids only', async () => {
+    // A pid that is certainly dead: a child that has exited.
+    const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const deadPid = Number(r.stdout);
+    const dead = instanceDir(`latency-tracker-${deadPid}`);
+    const alive = instanceDir('latency-tracker-1'); // pid 1 is always alive
+    mkdirSync(dead);
+    mkdirSync(alive);
+    try {
+      const removed = sweepStale(paths);
+      assert.ok(removed.includes(`latency-tracker-${deadPid}`));
+      assert.equal(existsSync(dead), false);
+      assert.ok(existsSync(alive), 'an instance of a live process is left alone');
+    } finally {
+      spawnSync('rmdir', [alive]);
+      spawnSync('rmdir', [dead]);
+    }
+  });
+
+  for (const how of ['normal exit', 'SIGTERM', 'SIGINT'] as const) {
+    test(`instance removed on ${how}`, async () => {
+      const { child, ready } = startChild(how === 'normal exit' ? 'setTimeout(() => process.exit(0), 200);' : '');
+      const name = await ready;
+      assert.ok(existsSync(instanceDir(name)));
+      if (how !== 'normal exit') child.kill(how);
+      const r = await exited(child);
+      assert.equal(r.code, how === 'normal exit' ? 0 : how === 'SIGTERM' ? 143 : 130);
+      assert.equal(existsSync(instanceDir(name)), false, `${name} left behind after ${how}`);
+    });
+  }
+
+  test('instance removed after an uncaught error', async () => {
+    const { child, ready } = startChild("setTimeout(() => { throw new Error('boom'); }, 200);");
+    const name = await ready;
+    const r = await exited(child);
+    assert.equal(r.code, 1);
+    assert.equal(existsSync(instanceDir(name)), false);
+  });
+
+  test('after SIGKILL the next start sweeps the instance', async () => {
+    const { child, ready } = startChild();
+    const name = await ready;
+    child.kill('SIGKILL');
+    await exited(child);
+    assert.ok(existsSync(instanceDir(name)), 'SIGKILL cannot clean up');
+    const inst = TracefsInstance.create({ paths, name: `lt-test-sweep-${process.pid}` });
+    inst.remove();
+    assert.equal(existsSync(instanceDir(name)), false, 'create() swept the dead instance');
+  });
+});
+
+describe('without root', { skip: !isRoot && 'needs root to drop privileges' }, () => {
+  test('one clear sentence and exit code 2, nothing left behind', () => {
+    const code = `
+      import { TracefsInstance, SetupError } from ${JSON.stringify(INSTANCE_TS)};
+      import { resolvePaths } from ${JSON.stringify(PATHS_TS)};
+      try { TracefsInstance.create({ paths: resolvePaths() }); }
+      catch (e) { if (e instanceof SetupError) { process.stderr.write(e.message + '\\n'); process.exit(e.exitCode); } throw e; }
+    `;
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        code,
+      ],
+      { encoding: 'utf8', cwd: fileURLToPath(new URL('../../..', import.meta.url)) },
+    );
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr.trim(), /^latency-tracker needs root .*sudo\.$/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+});
