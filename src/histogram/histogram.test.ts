@@ -263,7 +263,10 @@ describe('merge, reset, equality', () => {
     assert.ok(!c.equals(h));
     h.reset();
     assert.ok(h.equals(new Histogram()));
-    assert.equal(h.counts.reduce((a, b) => a + b, 0), 0);
+    assert.equal(
+      h.counts.reduce((a, b) => a + b, 0),
+      0,
+    );
   });
 
   test('bucketAtRank walks the CDF', () => {
