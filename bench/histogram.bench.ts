@@ -4,7 +4,7 @@
  * Measures the built package (`dist/`, what users run; `npm run bench` builds it first).
  */
 import * as hdr from 'hdr-histogram-js';
-import { HIGHEST_NS, Histogram, LatencyWindows } from '../dist/index.js';
+import { compareHistograms, HIGHEST_NS, Histogram, LatencyWindows } from '../dist/index.js';
 import { type BenchResult, bestOf } from './util.ts';
 
 const VALUES = 1 << 16;
@@ -141,7 +141,7 @@ export interface MemoryResult {
 /** Memory of one analysis' three windows after 65 minutes of traffic; NaN without --expose-gc. */
 export function windowsMemory(): MemoryResult[] {
   const gcOnce = (globalThis as { gc?: () => void }).gc;
-  // Twice: ArrayBuffer backing stores are released by the collection after the one that finds them dead.
+  // Twice, for a settled heap.
   const gc =
     gcOnce &&
     (() => {
@@ -174,4 +174,39 @@ export function windowsMemory(): MemoryResult[] {
     run('latency-like, 100 k records/10 s', latencies(1 << 20, 5), 100_000),
     run('every bucket non-empty, 1 M records/10 s', wholeRange(1 << 22, 6), 1_000_000),
   ];
+}
+
+export interface CalibrationResult {
+  n: number;
+  /** Trials with any verdict other than 'no significant change' between two samples of one distribution. */
+  falseAlarms: number;
+  /** Trials where a +20 % shift of the values above p98 was reported 'regressed' at p99. */
+  detected: number;
+  trials: number;
+}
+
+/**
+ * How `compare` behaves on seeded latency-like samples (default options): false alarms between two independent
+ * samples of the same distribution, and detection of a +20 % tail shift at p99, each over `trials` trials of n values
+ * per side.
+ */
+export function compareCalibration(sizes: readonly number[], trials: number): CalibrationResult[] {
+  const ref = new Histogram();
+  for (const x of latencies(1_000_000, 99)) ref.record(x);
+  const p98 = ref.percentile(98);
+  return sizes.map((n) => {
+    let falseAlarms = 0;
+    let detected = 0;
+    for (let t = 0; t < trials; t++) {
+      const a = new Histogram();
+      const b = new Histogram();
+      const c = new Histogram();
+      for (const x of latencies(n, 1000 + 3 * t)) a.record(x);
+      for (const x of latencies(n, 1001 + 3 * t)) b.record(x);
+      for (const x of latencies(n, 1002 + 3 * t)) c.record(x > p98 ? Math.round(x * 1.2) : x);
+      if (compareHistograms(a, b).percentiles.some((p) => p.verdict !== 'no significant change')) falseAlarms++;
+      if (compareHistograms(a, c).percentiles[2].verdict === 'regressed') detected++;
+    }
+    return { n, falseAlarms, detected, trials };
+  });
 }

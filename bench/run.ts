@@ -5,7 +5,7 @@
  *   npm run bench -- tracker   only the named groups (tracker, histogram)
  */
 
-import { queryBench, recordBench, windowsMemory } from './histogram.bench.ts';
+import { compareCalibration, queryBench, recordBench, windowsMemory } from './histogram.bench.ts';
 import { trackerBench, trackerHeapGrowth } from './tracker.bench.ts';
 import { printResults } from './util.ts';
 
@@ -32,4 +32,11 @@ if (want('histogram')) {
   printResults('histogram record (latency-like values, best of 3 x 50 M)', recordBench(50_000_000));
   console.log('\nhistogram operations (best of 3, microseconds per call)');
   for (const r of queryBench()) console.log(`  ${r.name.padEnd(44)} ${r.us.toFixed(2).padStart(10)} us`);
+  console.log('\ncompare (default options): seeded latency-like samples, n values per side');
+  for (const c of compareCalibration([10_000, 50_000, 200_000], 100)) {
+    console.log(
+      `  n=${String(c.n).padEnd(7)} false alarms ${c.falseAlarms}/${c.trials}` +
+        `   +20 % tail shift caught at p99 ${c.detected}/${c.trials}`,
+    );
+  }
 }
