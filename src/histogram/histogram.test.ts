@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { describe, test } from 'node:test';
 import {
   type Dist,
@@ -278,5 +279,44 @@ describe('merge, reset, equality', () => {
     assert.equal(h.bucketAtRank(4), bucketIndex(1000));
     assert.equal(h.bucketAtRank(6), -1);
     assert.equal(h.bucketAtRank(0), -1);
+  });
+});
+
+describe('no allocation on the recording path', () => {
+  /** Garbage collections while `fn` runs: an allocation per call would cause dozens over millions of calls. */
+  async function gcsDuring(fn: () => void): Promise<number> {
+    let n = 0;
+    const obs = new PerformanceObserver((list) => {
+      n += list.getEntries().length;
+    });
+    obs.observe({ entryTypes: ['gc'] });
+    (globalThis as { gc?: () => void }).gc?.();
+    await new Promise((r) => setTimeout(r, 20));
+    n = 0;
+    fn();
+    await new Promise((r) => setTimeout(r, 20));
+    obs.disconnect();
+    return n;
+  }
+
+  test('5 M records (small, large, out-of-range and invalid values) trigger no garbage collection', async () => {
+    const h = new Histogram();
+    const values = new Float64Array(4096);
+    for (let i = 0; i < values.length; i++) values[i] = i % 97 === 0 ? 2 * HIGHEST_NS : ((i * 7919) % 1e7) + i * 1e6;
+    values[5] = Number.NaN;
+    values[6] = -1;
+    const control = await gcsDuring(() => {
+      const keep: unknown[] = [];
+      for (let i = 0; i < 5_000_000; i++) {
+        const o = { v: values[i & 4095] };
+        if ((i & 0xfffff) === 0) keep.push(o);
+      }
+    });
+    const n = await gcsDuring(() => {
+      for (let i = 0; i < 5_000_000; i++) h.record(values[i & 4095]);
+    });
+    assert.ok(control > 20, `the probe sees allocation (${control} collections for an object per call)`);
+    assert.ok(n <= 3, `${n} garbage collections while recording`);
+    assert.equal(h.count + h.dropped, 5_000_000);
   });
 });

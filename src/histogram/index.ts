@@ -21,7 +21,14 @@ export {
 } from './groups.ts';
 export { fromHdrBase64, toHdrBase64 } from './hdr.ts';
 export { HISTOGRAM_LAYOUT, Histogram, HistogramError, HistogramFormatError } from './histogram.ts';
-export { HISTOGRAM_JSON_VERSION, type HistogramJSON, histogramFromJSON, histogramToJSON } from './json.ts';
+export {
+  HISTOGRAM_JSON_VERSION,
+  type HistogramJSON,
+  histogramFromJSON,
+  histogramToJSON,
+  type SummaryFields,
+  summaryFields,
+} from './json.ts';
 export {
   BUCKETS,
   bucketHigh,

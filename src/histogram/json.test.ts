@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { logNormal, pareto, sample } from '../../test/synthetic.ts';
 import { Histogram, HistogramFormatError } from './histogram.ts';
-import { histogramFromJSON, histogramToJSON } from './json.ts';
+import { histogramFromJSON, histogramToJSON, summaryFields } from './json.ts';
 import { HIGHEST_NS } from './layout.ts';
 
 function roundTrip(h: Histogram): Histogram {
@@ -91,5 +91,35 @@ describe('JSON form', () => {
     bad({ buckets: 'x' }, /h\.buckets: expected an array/);
     assert.throws(() => histogramFromJSON(null), /expected an object/);
     assert.throws(() => histogramFromJSON([1, 2]), /expected an object/);
+  });
+});
+
+describe('summary fields (JSON Lines contract)', () => {
+  test('contract names and order, exact count/min/max/sum, percentiles within 1/256', () => {
+    const h = new Histogram();
+    for (const v of [170, 1200, 1200, 9000, 410_000, 3_010_037_347]) h.record(v);
+    const s = summaryFields(h);
+    assert.deepEqual(Object.keys(s), [
+      'count',
+      'min_ns',
+      'max_ns',
+      'sum_ns',
+      'mean_ns',
+      'p50_ns',
+      'p90_ns',
+      'p99_ns',
+      'p999_ns',
+    ]);
+    assert.equal(s.count, 6);
+    assert.equal(s.min_ns, 170);
+    assert.equal(s.max_ns, 3_010_037_347);
+    assert.equal(s.sum_ns, 3_010_458_917);
+    assert.ok(Math.abs(s.p50_ns! - 1200) <= 1200 / 256, `p50 ${s.p50_ns}`);
+    assert.equal(s.p99_ns, 3_010_037_347);
+    const e = summaryFields(new Histogram());
+    assert.deepEqual([e.count, e.min_ns, e.sum_ns, e.p50_ns, e.mean_ns], [0, null, 0, null, null]);
+    const big = new Histogram();
+    for (let i = 0; i < 3000; i++) big.record(HIGHEST_NS);
+    assert.equal(summaryFields(big).sum_ns, 3000n * BigInt(HIGHEST_NS));
   });
 });

@@ -158,3 +158,39 @@ export function histogramFromJSON(o: unknown, path = 'histogram'): Histogram {
   h.addTotals(n, min, max, sumHi, sumLo, dropped);
   return h;
 }
+
+/** The histogram fields of a `summary` line of the JSON Lines contract (DESIGN §6), in contract order. */
+export interface SummaryFields {
+  count: number;
+  min_ns: number | null;
+  max_ns: number | null;
+  /** Exact: a number while it is a safe integer, a bigint beyond (the writer prints it as a JSON integer). */
+  sum_ns: number | bigint;
+  mean_ns: number | null;
+  p50_ns: number | null;
+  p90_ns: number | null;
+  p99_ns: number | null;
+  p999_ns: number | null;
+}
+
+/**
+ * `count`, `min_ns`, `max_ns`, `sum_ns` (exact), `mean_ns`, and `p50_ns`..`p999_ns` (nearest rank, within 1/256) for a
+ * `summary` line; null where an empty histogram has no value.
+ */
+export function summaryFields(h: Histogram): SummaryFields {
+  const empty = h.count === 0;
+  const [p50, p90, p99, p999] = h.percentiles([50, 90, 99, 99.9]);
+  const [hi, lo] = h.sumParts();
+  const sum = hi * TWO32 + lo;
+  return {
+    count: h.count,
+    min_ns: empty ? null : h.min,
+    max_ns: empty ? null : h.max,
+    sum_ns: Number.isSafeInteger(sum) || !Number.isInteger(lo) ? sum : h.sumBigInt(),
+    mean_ns: empty ? null : h.mean,
+    p50_ns: empty ? null : p50,
+    p90_ns: empty ? null : p90,
+    p99_ns: empty ? null : p99,
+    p999_ns: empty ? null : p999,
+  };
+}
