@@ -138,7 +138,7 @@ export interface MemoryResult {
   snapshots: number;
 }
 
-/** Memory of one analysis' three windows after 65 minutes of traffic; NaN without --expose-gc. */
+/** Memory of one analysis' three windows after 65 minutes of traffic (mean of K); NaN without --expose-gc. */
 export function windowsMemory(): MemoryResult[] {
   const gcOnce = (globalThis as { gc?: () => void }).gc;
   // Twice, for a settled heap.
@@ -152,6 +152,8 @@ export function windowsMemory(): MemoryResult[] {
     const m = process.memoryUsage();
     return m.heapUsed + m.arrayBuffers;
   };
+  // K windows fed the same records, measured together: heap noise (code flushing, feedback) is divided by K.
+  const K = 4;
   const run = (name: string, values: Float64Array, perInterval: number): MemoryResult => {
     // Warm the module-level scratch buffers first, so that only the windows' own memory is counted.
     const warm = new LatencyWindows();
@@ -159,15 +161,16 @@ export function windowsMemory(): MemoryResult[] {
     warm.advance(120e9);
     gc?.();
     const before = used();
-    const w = new LatencyWindows();
+    const ws: InstanceType<typeof LatencyWindows>[] = [];
+    for (let k = 0; k < K; k++) ws.push(new LatencyWindows());
     const step = 10e9 / perInterval;
     const mask = values.length - 1;
     const n = perInterval * 6 * 65; // 65 minutes
-    for (let i = 0; i < n; i++) w.record(values[i & mask], i * step);
+    for (const w of ws) for (let i = 0; i < n; i++) w.record(values[i & mask], i * step);
     gc?.();
-    const bytes = gc === undefined ? Number.NaN : used() - before;
-    const s = w.stats;
-    if (w.window('1h').count === 0) throw new Error('empty window');
+    const bytes = gc === undefined ? Number.NaN : (used() - before) / K;
+    const s = ws[0].stats;
+    if (ws.some((w) => w.window('1h').count === 0)) throw new Error('empty window');
     return { name, bytes, own: s.bytes, snapshots: s.snapshots };
   };
   return [
