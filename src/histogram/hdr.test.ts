@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as hdr from 'hdr-histogram-js';
 import { exactPercentile, logNormal, mixture, pareto, sample } from '../../test/synthetic.ts';
-import { fromHdrBase64, toHdrBase64 } from './hdr.ts';
+import { fromHdrBase64, fromHdrBytes, toHdrBase64, toHdrBytes } from './hdr.ts';
 import { Histogram, HistogramFormatError } from './histogram.ts';
 import { BUCKETS, bucketIndex, HIGHEST_NS, nearestRank, RELATIVE_ERROR } from './layout.ts';
 
@@ -101,5 +101,12 @@ describe('HdrHistogram V2 compressed base64', () => {
     const garbage = Buffer.from(good);
     garbage.fill(0x55, 8);
     assert.throws(() => fromHdrBase64(b64(garbage)), /bad zlib data/);
+    // A bucket beyond the declared range (counts array of 4608 for 1 ns..1 h, 2 digits): refused, not mis-read.
+    const raw = Buffer.from(toHdrBytes(new Histogram()));
+    const payload = Buffer.from([0x8f, 0x4e, 0x02]); // ZigZag LEB128: -5000 (5000 empty buckets), then 1
+    const beyond = Buffer.concat([raw, payload]);
+    beyond.writeInt32BE(payload.length, 4);
+    assert.throws(() => fromHdrBytes(beyond), /beyond its range/);
+    assert.equal(fromHdrBytes(raw).count, 0);
   });
 });

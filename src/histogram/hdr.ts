@@ -119,28 +119,35 @@ export function fromHdrBytes(raw: Uint8Array): Histogram {
   if (!(lowest >= 1 && highest >= 2 * lowest)) {
     throw new HistogramFormatError(`HdrHistogram: bad value range ${lowest}..${highest}`);
   }
-  const medianOf = hdrMedianValue(digits, lowest);
+  const { median, length } = hdrLayout(digits, lowest, highest);
   const h = new Histogram();
   const n = decodeCountsAdd(raw, HEADER_BYTES, HEADER_BYTES + payload, EMPTY, (i, c) => {
-    h.recordN(medianOf(i), c);
+    if (i >= length) return false;
+    h.recordN(median(i), c);
     return true;
   });
-  if (n < 0) throw new HistogramFormatError('HdrHistogram: malformed counts payload');
+  if (n < 0) throw new HistogramFormatError('HdrHistogram: malformed counts payload (or a bucket beyond its range)');
   return h;
 }
 
 /**
- * The median equivalent value of counts index `i` in HdrHistogram's layout for (`digits`, `lowest`): for ours
- * (2 digits, lowest 1) exactly our `bucketValue(i)`.
+ * HdrHistogram's layout for (`digits`, `lowest`, `highest`): the median equivalent value of counts index `i` (for
+ * ours — 2 digits, lowest 1 — exactly our `bucketValue(i)`) and the counts array length (no valid index beyond it).
  */
-function hdrMedianValue(digits: number, lowest: number): (i: number) => number {
-  if (digits === SIGNIFICANT_DIGITS && lowest === LOWEST_NS) return bucketValue;
-  const largestSingleUnit = 2 * 10 ** digits;
-  const subCountMag = Math.ceil(Math.log2(largestSingleUnit));
+function hdrLayout(digits: number, lowest: number, highest: number): { median: (i: number) => number; length: number } {
+  const subCountMag = Math.ceil(Math.log2(2 * 10 ** digits));
   const halfMag = Math.max(subCountMag, 1) - 1;
   const half = 2 ** halfMag;
   const unitMag = Math.floor(Math.log2(lowest));
-  return (i) => {
+  let smallestUntrackable = 2 * half * 2 ** unitMag;
+  let buckets = 1;
+  while (smallestUntrackable <= highest && buckets < 64) {
+    smallestUntrackable *= 2;
+    buckets++;
+  }
+  const length = (buckets + 1) * half;
+  if (digits === SIGNIFICANT_DIGITS && lowest === LOWEST_NS) return { median: bucketValue, length };
+  const median = (i: number) => {
     let bucket = Math.floor(i / half) - 1;
     let sub = (i % half) + half;
     if (bucket < 0) {
@@ -150,4 +157,5 @@ function hdrMedianValue(digits: number, lowest: number): (i: number) => number {
     const size = 2 ** (bucket + unitMag);
     return sub * size + Math.floor(size / 2);
   };
+  return { median, length };
 }

@@ -109,11 +109,15 @@ describe('windows: time handling', () => {
     w.record(1, 100 * S);
     w.record(2, 50 * S); // late
     w.record(3, Number.NaN);
+    w.record(4, Number.POSITIVE_INFINITY);
+    w.record(5, Number.NEGATIVE_INFINITY);
+    w.record(6, 1e30);
     w.advance(Number.NaN);
+    w.advance(Number.POSITIVE_INFINITY);
     w.advance(10 * S); // backwards: ignored
     assert.equal(w.stats.late, 1);
-    assert.equal(w.stats.badTime, 2);
-    assert.equal(w.window('1m').count, 3);
+    assert.equal(w.stats.badTime, 6);
+    assert.equal(w.window('1m').count, 6);
     assert.equal(w.intervalStart, 100 * S);
     w.advance(160 * S);
     assert.equal(w.window('1m').count, 0, 'they age with the interval they were put in');

@@ -11,8 +11,8 @@
  *   intervals holds the records of intervals c−n+1 .. c. A record at time t is therefore in the window from `t` until
  *   just before `(floor(t / I) + n) · I`, and out of it from that time on: between L − I and L after t (L = n·I),
  *   never longer. For '1m': n = 6, I = 10 s; '5m': 30 × 10 s; '1h': 60 × 60 s.
- * - A record with a time before the current interval (out of order) or NaN goes into the current interval and is
- *   counted (`late`, `badTime`): never dropped, never rewriting a closed interval.
+ * - A record with a time before the current interval (out of order), NaN, infinite or beyond ±2^63 ns goes into the
+ *   current interval and is counted (`late`, `badTime`): never dropped, never rewriting a closed interval.
  * - Memory: one dense histogram for the current interval (36 KiB); closed intervals are kept as snapshots in
  *   HdrHistogram's zero-run/varint payload (`codec.ts`, typically 1–6 KiB each; never more than 4 bytes per bucket
  *   for realistic counts), so the three windows of one analysis stay well under 2 MB (see docs/profiles.md).
@@ -36,6 +36,8 @@ const SHORT_NS = 10_000_000_000;
 const LONG_NS = 60_000_000_000;
 const SHORT_PER_LONG = LONG_NS / SHORT_NS;
 const SHORT_RING = 30;
+/** Times beyond ±2^63 ns (int64 nanoseconds, ±292 years) are refused as bad times. */
+const MAX_TIME = 2 ** 63;
 const LONG_RING = 60;
 
 export const WINDOWS: Readonly<Record<WindowName, WindowSpec>> = Object.freeze({
@@ -86,7 +88,7 @@ function slot(id: number, size: number): number {
 export interface WindowsStats {
   /** Records with a time before the current interval (put in the current interval). */
   late: number;
-  /** Records or advances with a NaN time (records put in the current interval; advances ignored). */
+  /** Records or advances with a NaN, infinite or beyond-int64 time (records put in the current interval). */
   badTime: number;
   /** Closed intervals held (10-s and 1-min). */
   snapshots: number;
@@ -116,7 +118,7 @@ export class LatencyWindows {
   /** Moves time forward to `ts` (earlier times are ignored): intervals that ended by `ts` are closed. */
   advance(ts: number): void {
     if (ts >= this.nextStart) this.rotate(ts);
-    else if (Number.isNaN(ts)) this.nBadTime++;
+    else if (!(ts >= -MAX_TIME)) this.nBadTime++;
   }
 
   /** Start of the current interval (ns), or NaN before the first time is given. */
@@ -125,11 +127,16 @@ export class LatencyWindows {
   }
 
   private outOfOrder(ts: number): void {
-    if (Number.isNaN(ts)) this.nBadTime++;
+    if (!(ts >= -MAX_TIME)) this.nBadTime++;
     else this.nLate++;
   }
 
   private rotate(ts: number): void {
+    if (!(ts <= MAX_TIME)) {
+      // +Infinity, or beyond int64 nanoseconds: interval ids would stop being exact integers.
+      this.nBadTime++;
+      return;
+    }
     const k = Math.floor(ts / SHORT_NS);
     if (this.started) {
       this.shortRing[slot(this.k, SHORT_RING)] = snapshot(this.cur, this.k);
