@@ -2,9 +2,10 @@
  * `npm run bench`: every benchmark, figures as rates and as ratios against a baseline measured in the same run
  * (the machine is shared and noisy: never compare against a number from another run).
  *   npm run bench              all
- *   npm run bench -- tracker   only the named groups
+ *   npm run bench -- tracker   only the named groups (tracker, histogram)
  */
 
+import { compareCalibration, queryBench, recordBench, windowsMemory } from './histogram.bench.ts';
 import { trackerBench, trackerHeapGrowth } from './tracker.bench.ts';
 import { printResults } from './util.ts';
 
@@ -17,4 +18,25 @@ if (want('tracker')) {
   console.log(
     `  heap growth over 10 M steady-state pairs: ${Number.isNaN(growth) ? 'n/a (run with --expose-gc)' : `${(growth / 1024).toFixed(1)} KiB`}`,
   );
+}
+
+if (want('histogram')) {
+  // Memory first, before the other benchmarks leave garbage behind.
+  console.log('\nmemory of the three windows (1m, 5m, 1h) of one analysis after 65 minutes of traffic');
+  for (const m of windowsMemory()) {
+    const kib = (b: number) => (Number.isNaN(b) ? 'n/a (run with --expose-gc)' : `${(b / 1024).toFixed(0)} KiB`);
+    console.log(
+      `  ${m.name.padEnd(44)} ${kib(m.bytes).padStart(10)}  (bucket data ${kib(m.own)}, ${m.snapshots} closed intervals)`,
+    );
+  }
+  printResults('histogram record (latency-like values, best of 3 x 50 M)', recordBench(50_000_000));
+  console.log('\nhistogram operations (best of 3, microseconds per call)');
+  for (const r of queryBench()) console.log(`  ${r.name.padEnd(44)} ${r.us.toFixed(2).padStart(10)} us`);
+  console.log('\ncompare (default options): seeded latency-like samples, n values per side');
+  for (const c of compareCalibration([10_000, 50_000, 200_000], 100)) {
+    console.log(
+      `  n=${String(c.n).padEnd(7)} false alarms ${c.falseAlarms}/${c.trials}` +
+        `   +20 % tail shift caught at p99 ${c.detected}/${c.trials}`,
+    );
+  }
 }
