@@ -395,6 +395,38 @@ describe('getEvent/putEvent', () => {
   });
 });
 
+describe('discard and lastData', () => {
+  test('discard drops one in-flight event without measuring it', () => {
+    const c = collect();
+    const t = createTracker({ capacity: 4, threshold: 0, timeout: 10, ...c });
+    t.eventIn(1, 0);
+    t.eventIn(2, 0);
+    assert.equal(t.discard(1), true);
+    assert.equal(t.discard(1), false);
+    assert.equal(t.eventOut(1, 5), -1);
+    assert.equal(t.stats.discarded, 1);
+    t.advance(100);
+    assert.deepEqual(
+      c.got.map((e) => e.key),
+      [2],
+      'a discarded event never times out',
+    );
+    assert.equal(t.discard(0xffff88814dc332e0n), false);
+  });
+
+  test('lastData is the data of the event the latest eventOut ended', () => {
+    const t = createTracker<number>({ capacity: 4, threshold: 1e9 });
+    t.eventIn(1, 0, { data: 11 });
+    t.eventIn(2, 0, { data: 22 });
+    t.eventOut(2, 1);
+    assert.equal(t.lastData, 22);
+    t.eventOut(1, 1);
+    assert.equal(t.lastData, 11);
+    t.eventOut(3, 1); // unmatched: unchanged
+    assert.equal(t.lastData, 11);
+  });
+});
+
 describe('discardBefore', () => {
   test('drops only events begun before the time, counted', () => {
     const c = collect();

@@ -236,6 +236,12 @@ export class Tracker<D = unknown> {
     this.heapPos = new Int32Array(cap).fill(-1);
   }
 
+  /**
+   * The data of the event ended by the latest successful `eventOut` (valid until the next one): lets a caller that
+   * records every pair read what it stored at `eventIn` without a second lookup.
+   */
+  lastData: D | undefined = undefined;
+
   get threshold(): number {
     return this.thresholdNs;
   }
@@ -369,6 +375,7 @@ export class Tracker<D = unknown> {
     if (m[b + M_FLAGS] !== 0 || f[fb + N_TMO] > 0) this.unlinkTimeout(s);
     const latency = ts - f[fb + N_START];
     const thr = f[fb + N_THR];
+    this.lastData = this.data[s];
     if (m[b + M_REFS] !== 0) m[b + M_STATE] = DETACHED;
     else {
       m[b + M_STATE] = FREE;
@@ -379,6 +386,34 @@ export class Tracker<D = unknown> {
     if (latency > (Number.isNaN(thr) ? this.thresholdNs : thr)) this.report(s, k0, hi, lo, ts, latency);
     else if (m[b + M_STATE] === FREE && this.data[s] !== undefined) this.data[s] = undefined;
     return latency;
+  }
+
+  /**
+   * Drops an in-flight event without measuring it (counted as `discarded`), e.g. the begin of a task that exits
+   * inside a system call. Returns true when the key was in flight.
+   */
+  discard(key: Key): boolean {
+    if (typeof key === 'number' && key >>> 0 === key) return this.discardParts(0, 0, key);
+    const p = this.parts;
+    if (!splitKey(key, p)) {
+      this.nInvalid++;
+      return false;
+    }
+    return this.discardParts(p.k0, p.hi, p.lo);
+  }
+
+  /** `discard` with the key given as its exact parts. */
+  discardParts(k0: number, hi: number, lo: number): boolean {
+    const pos = this.probe(k0, hi | 0, lo | 0, hashParts(k0, hi, lo));
+    if (pos < 0) return false;
+    const s = this.index[pos] - 1;
+    this.removeAt(pos);
+    this.unlinkTimeout(s);
+    this.nInFlight--;
+    this.nDiscarded++;
+    if (this.m[s * M + M_REFS] > 0) this.m[s * M + M_STATE] = DETACHED;
+    else this.release(s);
+    return true;
   }
 
   /** `getEvent` with the key given as its exact parts. */
