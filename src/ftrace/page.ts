@@ -162,8 +162,9 @@ export function walkPage(
   if (pageOff + extent > view.byteLength) extent = view.byteLength - pageOff;
   let size = res.dataSize;
   let status: number = PageStatus.OK;
+  let first: number = PageStatus.OK;
   if (layout.dataOffset + size > extent) {
-    status = PageStatus.COMMIT_TOO_LARGE;
+    first = PageStatus.COMMIT_TOO_LARGE;
     size = extent - layout.dataOffset;
   }
   let t = (res.baseHi - originHi) * TWO32 + (res.baseLo - originLo);
@@ -269,8 +270,8 @@ export function walkPage(
   res.records = k - outStart;
   res.shortRecords = short;
   res.endTs = t;
-  res.status = status;
-  return status;
+  res.status = first !== PageStatus.OK ? first : status;
+  return res.status;
 }
 
 /**
