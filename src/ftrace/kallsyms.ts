@@ -44,7 +44,7 @@ export class Kallsyms implements Symbolizer {
     this.restricted = restricted;
   }
 
-  /** Parses kallsyms text. Malformed lines are skipped (counted in `skipped` of the result's `parseStats`). */
+  /** Parses kallsyms text. Malformed lines are skipped. */
   static parse(text: string): Kallsyms {
     const his: number[] = [];
     const los: number[] = [];
@@ -110,7 +110,10 @@ export class Kallsyms implements Symbolizer {
     return this.names.length;
   }
 
-  /** Index of the symbol at or below the address, or -1 (below every symbol, or an empty table). */
+  /**
+   * Index of the symbol at or below the address, or -1 (below every symbol, or an empty table). Among symbols that
+   * share an address (aliases), the first in file order wins, as in `trace-cmd report`.
+   */
   find(hi: number, lo: number): number {
     let a = 0;
     let b = this.hi.length - 1;
@@ -125,6 +128,7 @@ export class Kallsyms implements Symbolizer {
         b = m - 1;
       }
     }
+    while (found > 0 && this.hi[found - 1] === this.hi[found] && this.lo[found - 1] === this.lo[found]) found--;
     return found;
   }
 

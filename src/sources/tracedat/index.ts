@@ -284,3 +284,38 @@ async function buildSource(
   };
   return source;
 }
+
+/**
+ * Streams the raw sub-buffers of one CPU of `src`'s chosen buffer, in file order, without decoding or merging
+ * (for benchmarks and tools). `cb` gets a view valid during the call. Returns the data errors met (by name).
+ */
+export async function forEachPage(
+  src: TraceDatSource,
+  cpu: number,
+  cb: (bytes: Uint8Array, offset: number, length: number) => void,
+): Promise<Record<string, number>> {
+  const b = src.info.buffers.find((x) => !x.text && x.name === src.buffer);
+  const cd = b?.cpus.find((c) => c.cpu === cpu);
+  const errors: Record<string, number> = {};
+  if (b === undefined || cd === undefined) return errors;
+  const fh = await open(src.path, 'r');
+  try {
+    const st = await fh.stat();
+    const f = new TraceFile(fh, src.path, st.size);
+    f.le = src.info.littleEndian;
+    const s = new CpuPages(f, cd, src.layout.pageSize, b.compressed ? src.info.decompressor : undefined, b.end, errors);
+    for (;;) {
+      const n = s.pageBytes();
+      if (n > 0) {
+        cb(s.buf, s.pos, n);
+        s.skipPage();
+        continue;
+      }
+      if (s.done) break;
+      await s.fill();
+    }
+  } finally {
+    await fh.close();
+  }
+  return errors;
+}
