@@ -112,6 +112,8 @@ async function compareFile(file: string, ref: string[]) {
     if (time !== want.time) miss('time', time, want.time);
     if (format?.name !== want.event) miss('event', format?.name, want.event);
     if (format === undefined) return;
+    const whole = fmt.formatLine(r);
+    if (whole !== line) miss('whole line', whole, line);
     const ours = fmt.fieldValues(r);
     const theirs = splitFields(
       want.rest,
@@ -176,6 +178,9 @@ describe('exactness against trace-cmd report -t -R', { skip: have ? false : `no 
   for (const file of ['trace.dat', 'trace-v6.dat']) {
     it(`${file}: zero mismatches over every record and field`, async () => {
       const r = await compareFile(file, ref);
+      console.log(
+        `# ${file}: ${r.records} records, ${r.fields} field values, ${r.stacks} stacks, ${r.decoded} decoded values: 0 mismatches`,
+      );
       assert.ok(r.fields > 300_000, `compared ${r.fields} fields`);
       assert.equal(r.stacks, 2204);
       assert.ok(r.decoded > 200_000);
