@@ -83,7 +83,11 @@ export class CpuMerger {
   readonly stats: MergeStats;
   private readonly originHi: number;
   private readonly originLo: number;
-  private readonly queues: CpuQueue[];
+  /** Per-CPU queues, allocated on a CPU's first page (a CPU that never has data costs nothing). */
+  private readonly queues: (CpuQueue | undefined)[];
+  /** CPUs that have a queue, in increasing order (what drain scans). */
+  private active: CpuQueue[] = [];
+  private activeCpu: number[] = [];
   private readonly perSlot: number;
   private readonly known: Uint8Array;
   private readonly res = new PageResult();
@@ -109,20 +113,32 @@ export class CpuMerger {
     this.originHi = Number(origin >> 32n);
     this.originLo = Number(origin & 0xffffffffn);
     this.perSlot = maxRecordsPerPage(layout) + 1; // + 1 for a loss marker
-    this.queues = [];
-    for (let c = 0; c < cpus; c++) this.queues.push(new CpuQueue(slots, layout.pageSize, this.perSlot));
+    this.queues = new Array(cpus).fill(undefined);
     this.known = new Uint8Array(65536);
     for (const f of schema.formats) if (f.id >= 0 && f.id < 65536) this.known[f.id] = 1;
     this.errorCounts = new Float64Array(PAGE_STATUS_NAMES.length);
     this.stats = { records: 0, lostPerCpu: new Array(cpus).fill(0), lossReports: 0, errors: {} };
-    const first = this.queues[0];
-    this.rec = { cpu: 0, ts: 0, id: 0, pid: 0, bytes: first.pool, view: first.view, off: 0, len: 0 };
+    const none = new Uint8Array(0);
+    this.rec = { cpu: 0, ts: 0, id: 0, pid: 0, bytes: none, view: new DataView(none.buffer), off: 0, len: 0 };
   }
 
   /** Free page slots of `cpu` (0 = the next addPage returns POOL_FULL). */
   freePages(cpu: number): number {
+    if (!(cpu >= 0 && cpu < this.cpus)) return 0;
     const q = this.queues[cpu];
-    return q === undefined ? 0 : q.slots - q.used;
+    return q === undefined ? this.maxPagesPerCpu : q.slots - q.used;
+  }
+
+  private queue(cpu: number): CpuQueue {
+    let q = this.queues[cpu];
+    if (q === undefined) {
+      q = new CpuQueue(this.maxPagesPerCpu, this.layout.pageSize, this.perSlot);
+      this.queues[cpu] = q;
+      const cpusWith = [...this.activeCpu, cpu].sort((a, b) => a - b);
+      this.activeCpu = cpusWith;
+      this.active = cpusWith.map((c) => this.queues[c] as CpuQueue);
+    }
+    return q;
   }
 
   /** Records (and loss markers) of `cpu` not yet delivered. */
@@ -162,8 +178,8 @@ export class CpuMerger {
    * is also counted in `stats.errors`.
    */
   addPage(cpu: number, bytes: Uint8Array, offset = 0, length = this.layout.pageSize): PageStatusCode {
-    const q = this.queues[cpu];
-    if (q === undefined) return this.count(PageStatus.BAD_CPU, 1);
+    if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < this.cpus)) return this.count(PageStatus.BAD_CPU, 1);
+    const q = this.queue(cpu);
     if (q.used === q.slots) return PageStatus.POOL_FULL;
     const pageSize = this.layout.pageSize;
     let n = Math.min(length, pageSize);
@@ -214,8 +230,9 @@ export class CpuMerger {
    * Returns the number of records delivered. Records after `limit` stay queued.
    */
   drain(sink: RecordSink, limit = Number.POSITIVE_INFINITY): number {
-    const queues = this.queues;
-    const ncpu = this.cpus;
+    const queues = this.active;
+    const cpuOf = this.activeCpu;
+    const ncpu = queues.length;
     const r = this.rec;
     let delivered = 0;
     for (;;) {
@@ -224,17 +241,17 @@ export class CpuMerger {
       let bestTs = Number.POSITIVE_INFINITY;
       let second = -1;
       let secondTs = Number.POSITIVE_INFINITY;
-      for (let c = 0; c < ncpu; c++) {
-        const q = queues[c];
+      for (let k = 0; k < ncpu; k++) {
+        const q = queues[k];
         if (q.used === 0) continue;
         const t = q.batch.ts[q.next];
         if (best < 0 || t < bestTs) {
           second = best;
           secondTs = bestTs;
-          best = c;
+          best = k;
           bestTs = t;
         } else if (second < 0 || t < secondTs) {
-          second = c;
+          second = k;
           secondTs = t;
         }
       }
@@ -243,10 +260,11 @@ export class CpuMerger {
       const runLimit = Math.min(secondTs, limit);
       const inclusive = second < 0 || best < second || secondTs > limit; // a tie at secondTs goes to the lower CPU
       const q = queues[best];
+      const cpu = cpuOf[best];
       const batch = q.batch;
       const tsA = batch.ts;
       const idA = batch.id;
-      r.cpu = best;
+      r.cpu = cpu;
       r.bytes = q.pool;
       r.view = q.view;
       let i = q.next;
@@ -266,8 +284,8 @@ export class CpuMerger {
         } else {
           const lost = q.slotLost[q.headSlot];
           this.stats.lossReports++;
-          if (lost > 0) this.stats.lostPerCpu[best] += lost;
-          sink.lost?.(best, lost, t);
+          if (lost > 0) this.stats.lostPerCpu[cpu] += lost;
+          sink.lost?.(cpu, lost, t);
         }
         i++;
         this.queuedRecords--;

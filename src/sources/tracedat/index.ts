@@ -133,8 +133,16 @@ async function buildSource(
   const formatErrors: FormatError[] = [];
   const formats: EventFormat[] = [];
   for (const f of info.formats) {
+    const source = `${path}@${f.at} ${f.system}`;
     try {
-      formats.push(parseEventFormat(f.text, f.system, { longSize, source: `${path}@${f.at} ${f.system}` }));
+      const ef = parseEventFormat(f.text, f.system, { longSize, source });
+      // The page walker reads common_type (u16 at 0) and common_pid (s32 at 4) directly: refuse other layouts.
+      const type = ef.byName.get('common_type');
+      const pid = ef.byName.get('common_pid');
+      if ((type && (type.offset !== 0 || type.size !== 2)) || (pid && (pid.offset !== 4 || pid.size !== 4))) {
+        throw new FormatError('common_type/common_pid not at 0/2 and 4/4', 0, ef.name, source);
+      }
+      formats.push(ef);
     } catch (e) {
       if (e instanceof FormatError) formatErrors.push(e);
       else throw e;
@@ -144,6 +152,14 @@ async function buildSource(
   const chosen = chooseBuffer(path, info, opts.buffer);
   if (info.version === 7) layout = { ...layout, pageSize: chosen.pageSize };
   else for (const b of info.buffers) b.pageSize = layout.pageSize;
+  // Sub-buffers are a power-of-two number of bytes (ring_buffer_subbuf_order_set); 1 MiB bounds the merger's memory.
+  if (layout.pageSize > 1 << 20 || (layout.pageSize & (layout.pageSize - 1)) !== 0) {
+    throw new TraceDatError(
+      path,
+      info.version === 7 ? chosen.at : info.headerAt,
+      `implausible sub-buffer size ${layout.pageSize}`,
+    );
+  }
   const cpus = Math.max(info.cpus, ...chosen.cpus.map((c) => c.cpu + 1), 1);
 
   // The time origin: the earliest first-page time stamp over the chosen buffer's CPUs.
