@@ -2,9 +2,10 @@
  * `npm run bench`: every benchmark, figures as rates and as ratios against a baseline measured in the same run
  * (the machine is shared and noisy: never compare against a number from another run).
  *   npm run bench              all
- *   npm run bench -- tracker   only the named groups (tracker, histogram)
+ *   npm run bench -- tracker   only the named groups (tracker, histogram, decode)
  */
 
+import { decodeBench } from './decode.bench.ts';
 import { compareCalibration, queryBench, recordBench, windowsMemory } from './histogram.bench.ts';
 import { trackerBench, trackerHeapGrowth } from './tracker.bench.ts';
 import { printResults } from './util.ts';
@@ -37,6 +38,15 @@ if (want('histogram')) {
     console.log(
       `  n=${String(c.n).padEnd(7)} false alarms ${c.falseAlarms}/${c.trials}` +
         `   +20 % tail shift caught at p99 ${c.detected}/${c.trials}`,
+    );
+  }
+}
+
+if (want('decode')) {
+  for (const b of await decodeBench()) {
+    printResults(
+      `trace.dat decoding: ${b.file.split('/').at(-1)} (${(b.bytes / 1e6).toFixed(1)} MB, ${b.records} records, best of 3; trace-cmd best of 2)`,
+      b.rows,
     );
   }
 }
