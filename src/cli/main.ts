@@ -1,12 +1,37 @@
 /**
- * The `latency-tracker` command. The only place that reads argv, prints usage and sets exit codes.
+ * The `latency-tracker` command (DESIGN §6). The only place that reads argv, prints usage and sets exit codes:
+ * every failure becomes one line on stderr and an exit code (2 for bad usage or setup, 1 for the unexpected).
  */
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { ANALYSIS_NAMES } from '../analyses/index.ts';
+import { resolvePaths } from '../paths.ts';
+import { SetupError } from '../sources/errors.ts';
+import { runAnalyze, runDump, runLive } from './commands.ts';
+import { formatList, kernelHas, listAnalyses } from './list.ts';
+import { collect, groupFields, UsageError } from './options.ts';
+import { stdio } from './run.ts';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
+}
+
+/** Options shared by `live` and `analyze`. */
+function commonOptions(c: Command): Command {
+  return c
+    .option(
+      '-t, --threshold <ANALYSIS=DURATION>',
+      'report pairs slower than this (repeatable; bare = all; µs if no unit)',
+      collect,
+    )
+    .option('--timeout <ANALYSIS=DURATION>', 'report events still unfinished after this long (repeatable)', collect)
+    .option('-p, --pid <PID>', 'only these threads/processes (repeatable, or comma-separated)', collect)
+    .option('-c, --comm <NAME>', 'only threads with this command name')
+    .option('--stacks', 'attach the kernel stack where the task blocked')
+    .option('--json', 'JSON Lines on stdout (one object per outlier, then summaries)')
+    .option('--summary', 'statistics at the end: counts, percentiles, log2 histogram')
+    .addOption(new Option('--group-by <FIELD>', 'per-group statistics in the summary').choices(groupFields()));
 }
 
 export function buildProgram(): Command {
@@ -18,7 +43,66 @@ export function buildProgram(): Command {
         'its threshold, with the context that explains it.',
     )
     .version(packageVersion(), '-V, --version')
+    .option('--tracefs <DIR>', 'tracefs mount point (default /sys/kernel/tracing)')
+    .option('--procfs <DIR>', 'procfs mount point (default /proc)')
     .configureOutput({ outputError: (str, write) => write(str) });
+
+  commonOptions(
+    program
+      .command('live', { isDefault: true })
+      .description('trace the live kernel; Ctrl-C ends (default command)')
+      .argument('[ANALYSIS...]', `analyses to run (default: all this kernel supports): ${ANALYSIS_NAMES.join(', ')}`),
+  )
+    .option('-d, --duration <DURATION>', 'stop after this long (e.g. 10s)')
+    .action(async (names: string[], opts, cmd: Command) => {
+      process.exitCode = await runLive(names, { ...cmd.optsWithGlobals(), ...opts }, stdio);
+    });
+
+  commonOptions(
+    program
+      .command('analyze')
+      .description('analyze a trace-cmd trace.dat file or an LTTng CTF trace directory')
+      .argument('<FILE>', 'trace.dat file or CTF trace directory')
+      .argument('[ANALYSIS...]', 'analyses to run (default: all the trace supports)'),
+  )
+    .option('--buffer <NAME>', 'trace.dat buffer (instance) to read; default: the one with data')
+    .action(async (file: string, names: string[], opts, cmd: Command) => {
+      process.exitCode = await runAnalyze(file, names, { ...cmd.optsWithGlobals(), ...opts }, stdio);
+    });
+
+  program
+    .command('dump')
+    .description('print decoded events one per line (like trace-cmd report -R)')
+    .argument('[FILE]', 'trace.dat file or CTF trace directory')
+    .option('--live', 'read the live kernel instead of a file')
+    .option('-e, --event <EVENT>', 'only this event (system:name or name; repeatable)', collect)
+    .option('-n, --count <N>', 'stop after N events')
+    .option('-d, --duration <DURATION>', 'with --live: stop after this long (default 1s)')
+    .option('--buffer <NAME>', 'trace.dat buffer (instance) to read')
+    .action(async (file: string | undefined, opts, cmd: Command) => {
+      process.exitCode = await runDump(file, { ...cmd.optsWithGlobals(), ...opts }, stdio);
+    });
+
+  program
+    .command('list')
+    .description('analyses, their events, and whether this kernel has them')
+    .option('--json', 'JSON Lines')
+    .action((opts, cmd: Command) => {
+      const g = cmd.optsWithGlobals() as { tracefs?: string; procfs?: string };
+      const paths = resolvePaths({ tracefs: g.tracefs, procfs: g.procfs });
+      let has: ((e: string) => boolean) | undefined;
+      try {
+        readFileSync(`${paths.tracefs}/available_events`);
+        has = kernelHas(paths);
+      } catch {
+        has = undefined;
+      }
+      const rows = listAnalyses(has);
+      if (opts.json) for (const r of rows) stdio.out(`${JSON.stringify({ type: 'analysis', ...r })}\n`);
+      else stdio.out(formatList(rows));
+      if (has === undefined)
+        stdio.err(`latency-tracker: cannot read ${paths.tracefs} (run as root): availability unknown\n`);
+    });
   return program;
 }
 
@@ -27,12 +111,27 @@ export async function main(argv: string[]): Promise<number> {
   program.exitOverride();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     const e = err as { code?: string; exitCode?: number };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-    if (typeof e.exitCode === 'number') return e.exitCode === 1 ? 2 : e.exitCode;
-    process.stderr.write(`latency-tracker: ${(err as Error).message}\n`);
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) return 2;
+    if (err instanceof UsageError || err instanceof SetupError) {
+      process.stderr.write(`latency-tracker: ${err.message}\n`);
+      return 2;
+    }
+    const named = err as Error & { offset?: number };
+    if (
+      named?.name?.endsWith('Error') &&
+      named.name !== 'Error' &&
+      named.name !== 'TypeError' &&
+      named.name !== 'RangeError'
+    ) {
+      // Typed errors from decoders (trace.dat, CTF, formats) carry their own clear message.
+      process.stderr.write(`latency-tracker: ${named.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`latency-tracker: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
     return 1;
   }
 }

@@ -53,6 +53,8 @@ export interface TraceSource {
   comm(tid: number): string | undefined;
   /** Kernel symbols, when the source has them (live /proc/kallsyms, trace.dat kallsyms). */
   readonly symbols: Symbolizer | undefined;
+  /** Process id (thread group) of a thread, when known (live /proc, CTF statedump). */
+  tgid?(tid: number): number | undefined;
   /** Name of a syscall id when the source defines its own numbering (CTF), else undefined. */
   syscallName?(id: number): string | undefined;
   /** Pushes every record to `sink`; resolves when the input ends (files) or after `stop()` (live). */

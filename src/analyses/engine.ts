@@ -1,0 +1,394 @@
+/**
+ * The engine: runs a set of analyses over one source's records. It compiles field readers, builds one dispatch
+ * table (event id -> handlers), joins kernel stacks to the task that blocked, keeps comm names, advances timeouts,
+ * reacts to lost events, records every matched pair into the profiles and turns outliers into output records.
+ *
+ * The record path (`record`) does: one array lookup by event id, the handlers, a timeout check. Nothing else.
+ */
+import { intReader, stringReader, u64Reader } from '../ftrace/fields.ts';
+import { parseTaskStateMask } from '../ftrace/format.ts';
+import type { EventSchema } from '../ftrace/schema.ts';
+import { stackReader } from '../ftrace/stack.ts';
+import type { TraceRecord } from '../ftrace/types.ts';
+import { SetupError } from '../sources/errors.ts';
+import type { RecordSink, TraceSource } from '../sources/types.ts';
+import { createTracker, type LatencyEvent, type Tracker, type TrackerStats } from '../tracker/tracker.ts';
+import { CommTable } from './comm.ts';
+import { Profiles } from './profiles.ts';
+import { StackTable } from './stacks.ts';
+import { GENERIC_SYSCALLS, X86_64_SYSCALLS } from './syscall-names.ts';
+import type { Analysis, AnalysisContext, AnalysisRun, Detail, IntField, Outlier } from './types.ts';
+
+export interface AnalysisSettings {
+  threshold: number;
+  timeout: number;
+}
+
+export interface EngineOptions {
+  /** Per analysis name: threshold and timeout (ns). Missing: the analysis default threshold, no timeout. */
+  settings?: Record<string, Partial<AnalysisSettings>>;
+  /** Events in flight per analysis. */
+  capacity?: number;
+  /** Attach kernel stacks (the source must deliver `ftrace:kernel_stack` records after blocking switches). */
+  stacks?: boolean;
+  /** Only pairs of these threads (subject tid) are recorded and reported (`--pid`). Tid-less analyses ignore it. */
+  tids?: ReadonlySet<number>;
+  /** Only pairs of threads with this comm (`--comm`). */
+  comm?: string;
+  /** `--group-by` field: `comm`, `tid`, `cpu`, or an analysis's own (`syscall`, `irq`, `vec`, `dev`). */
+  groupBy?: string;
+  /** Trace-time granularity of timeout checks on the record path, ns (default 1 ms). */
+  timeoutGranularity?: number;
+}
+
+/** One outlier as the output contract has it (DESIGN §6): absolute times are exact bigints. */
+export interface OutlierRecord {
+  type: 'latency';
+  analysis: string;
+  reason: 'threshold' | 'timeout';
+  start_ns: bigint;
+  end_ns: bigint;
+  latency_ns: number;
+  cpu: number | null;
+  tid: number | null;
+  pid: number | null;
+  comm: string | null;
+  detail: Detail;
+  stack?: string[];
+}
+
+export type OutlierSink = (o: OutlierRecord) => void;
+
+/** What the engine knows about one running analysis. */
+export interface AnalysisState {
+  readonly analysis: Analysis;
+  readonly run: AnalysisRun;
+  readonly tracker: Tracker<number>;
+  readonly settings: AnalysisSettings;
+  /** Events this analysis reads. */
+  readonly events: string[];
+  /** Outliers reported (threshold and timeout). */
+  outliers: number;
+}
+
+const KERNEL_STACK = 'ftrace:kernel_stack';
+const MAX_STACK_FRAMES = 128;
+
+/** Resolves the events each analysis needs on a source, or explains what is missing. */
+export function resolveEvents(
+  analyses: readonly Analysis[],
+  has: (event: string) => boolean,
+): { ok: Map<Analysis, string[]>; missing: Map<Analysis, string> } {
+  const ok = new Map<Analysis, string[]>();
+  const missing = new Map<Analysis, string>();
+  for (const a of analyses) {
+    const ev = a.events(has);
+    if (typeof ev === 'string') missing.set(a, ev);
+    else ok.set(a, ev);
+  }
+  return { ok, missing };
+}
+
+/** Events whose `comm` fields feed the comm table, with (tid field, comm field) pairs. */
+const COMM_FIELDS: [event: string, tid: string, comm: string][] = [
+  ['sched:sched_switch', 'prev_pid', 'prev_comm'],
+  ['sched:sched_switch', 'next_pid', 'next_comm'],
+  ['sched:sched_waking', 'pid', 'comm'],
+  ['sched:sched_wakeup', 'pid', 'comm'],
+  ['sched:sched_wakeup_new', 'pid', 'comm'],
+  ['sched:sched_process_fork', 'child_pid', 'child_comm'],
+  ['sched:sched_process_exec', 'pid', 'comm'],
+];
+
+export class Engine implements RecordSink {
+  readonly states: AnalysisState[] = [];
+  readonly comms: CommTable;
+  readonly stacks: StackTable | undefined;
+  readonly profiles: Profiles;
+  /** Lost events per CPU, as reported by the source. */
+  readonly lostPerCpu: number[] = [];
+  /** Loss reports whose count the kernel did not give. */
+  lostUnknown = 0;
+  records = 0;
+  /** Largest record time seen (source-relative ns). */
+  lastTs = Number.NEGATIVE_INFINITY;
+  /** Time of the record being handled. */
+  private now = 0;
+  private readonly table: (((r: TraceRecord) => void)[] | undefined)[] = [];
+  private readonly stackFrames = new Uint32Array(MAX_STACK_FRAMES * 2);
+  private readonly stackUsers: AnalysisRun[] = [];
+  private nextAdvance = Number.NEGATIVE_INFINITY;
+  private readonly granularity: number;
+
+  constructor(
+    readonly source: TraceSource,
+    analyses: readonly Analysis[],
+    private readonly opts: EngineOptions,
+    private readonly out: OutlierSink,
+  ) {
+    const schema = source.schema;
+    const has = (e: string) => schema.find(e) !== undefined;
+    this.granularity = opts.timeoutGranularity ?? 1_000_000;
+    this.comms = new CommTable((tid) => source.comm(tid));
+    const wantStacks = opts.stacks === true && has(KERNEL_STACK) && analyses.some((a) => a.usesStacks);
+    this.stacks = wantStacks ? new StackTable() : undefined;
+    this.profiles = new Profiles(opts.groupBy);
+    const { ok, missing } = resolveEvents(analyses, has);
+    if (missing.size > 0 && ok.size === 0) {
+      const why = [...missing].map(([a, m]) => `${a.name} ${m}`).join('; ');
+      throw new SetupError(`this ${source.kind} source has none of the events the analyses need (${why})`);
+    }
+    const psSwitch = schema.find('sched:sched_switch');
+    const tsm = parseTaskStateMask(psSwitch?.printFmt ?? '');
+    const taskState = { mask: tsm.mask, sleepBits: sleepBits(tsm.letters) };
+    const syscallName = this.syscallName;
+
+    for (const a of analyses) {
+      const events = ok.get(a);
+      if (events === undefined) continue;
+      const settings: AnalysisSettings = {
+        threshold: opts.settings?.[a.name]?.threshold ?? a.defaultThreshold,
+        timeout: opts.settings?.[a.name]?.timeout ?? 0,
+      };
+      const stateRef: { s?: AnalysisState } = {};
+      const profileIndex = this.profiles.add(a.name);
+      const ctx: AnalysisContext = {
+        schema,
+        has,
+        int: (e, f) => intReader(fmt(schema, e), f, schema),
+        u64: (e, f) => u64Reader(fmt(schema, e), f, schema),
+        str: (e, f) => stringReader(fmt(schema, e), f, schema),
+        hasField: (e, f) => schema.find(e)?.byName.has(f) === true,
+        comms: this.comms,
+        commObserver: (e, tid, commField) => this.commObserver(schema, e, tid, commField),
+        config: { threshold: settings.threshold, timeout: settings.timeout, capacity: opts.capacity ?? 65536 },
+        stacks: this.stacks !== undefined,
+        taskState,
+        syscallName,
+        tracker: <D>(onLatency: (e: LatencyEvent<D>) => void) =>
+          createTracker<D>({
+            name: a.name,
+            capacity: opts.capacity ?? 65536,
+            threshold: settings.threshold,
+            timeout: settings.timeout,
+            onLatency,
+          }),
+        pair: (latency, tid, cpu, code) => {
+          if (this.wants(tid)) this.profiles.record(profileIndex, latency, this.groupKey(a, tid, cpu, code), this.now);
+        },
+        report: (o) => this.report(o, stateRef.s as AnalysisState),
+      };
+      const run = a.setup(ctx);
+      const st: AnalysisState = {
+        analysis: a,
+        run,
+        tracker: run.tracker,
+        settings,
+        events,
+        outliers: 0,
+      };
+      stateRef.s = st;
+      this.states.push(st);
+      for (const [event, fn] of run.handlers) this.on(schema, event, fn);
+      if (run.onStack !== undefined && this.stacks !== undefined) this.stackUsers.push(run);
+    }
+    // Comm names from whatever scheduler events are read anyway.
+    const enabled = new Set(this.states.flatMap((s) => s.events));
+    for (const [event, tidField, commField] of COMM_FIELDS) {
+      const f = schema.find(event);
+      if (f === undefined || !enabled.has(event) || !f.byName.has(tidField) || !f.byName.has(commField)) continue;
+      this.on(schema, event, this.commObserver(schema, event, intReader(f, tidField, schema), commField));
+    }
+    if (this.stacks !== undefined) {
+      const stacks = this.stacks;
+      const frames = this.stackFrames;
+      const users = this.stackUsers;
+      const readStack = stackReader(fmt(schema, KERNEL_STACK), schema);
+      this.on(schema, KERNEL_STACK, (r) => {
+        const depth = readStack(r, frames);
+        if (depth <= 0 || r.pid <= 0) return;
+        const id = stacks.intern(frames, depth);
+        if (id < 0) return;
+        for (let i = 0; i < users.length; i++) users[i].onStack?.(r.pid, id);
+      });
+    }
+    for (const [a, why] of missing) this.skipped.push(`${a.name}: ${why}`);
+  }
+
+  /** Analyses that could not run on this source, with the reason. */
+  readonly skipped: string[] = [];
+
+  /**
+   * Name of a syscall number: the source's own numbering (CTF) first, else the table of the traced architecture
+   * (x86_64 by default; the generic table for arm64), else `sys_<n>`.
+   */
+  readonly syscallName = (id: number): string => {
+    const own = this.source.syscallName?.(id);
+    if (own !== undefined) return own;
+    const arch = this.source.arch ?? 'x86_64';
+    const table = /aarch64|arm64|riscv64|loongarch/.test(arch)
+      ? GENERIC_SYSCALLS
+      : /x86_64|amd64/.test(arch)
+        ? X86_64_SYSCALLS
+        : undefined;
+    return table?.[id] || `sys_${id}`;
+  };
+
+  /** Events the running analyses read (to enable live), plus the stack record when stacks are on. */
+  get events(): string[] {
+    const set = new Set(this.states.flatMap((s) => s.events));
+    return [...set];
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // RecordSink
+
+  record(r: TraceRecord): void {
+    this.records++;
+    const ts = r.ts;
+    this.now = ts;
+    if (ts > this.lastTs) this.lastTs = ts;
+    if (ts >= this.nextAdvance) this.advance(ts);
+    const hs = this.table[r.id];
+    if (hs === undefined) return;
+    for (let i = 0; i < hs.length; i++) hs[i](r);
+  }
+
+  lost(cpu: number, count: number, ts: number): void {
+    while (this.lostPerCpu.length <= cpu) this.lostPerCpu.push(0);
+    if (count >= 0) this.lostPerCpu[cpu] += count;
+    else this.lostUnknown++;
+    // In-flight pairs begun before the loss may have lost their end: drop them rather than report giant latencies.
+    for (const s of this.states) s.tracker.discardBefore(ts);
+  }
+
+  tick(ts: number): void {
+    if (ts > this.lastTs) this.lastTs = ts;
+    this.advance(ts);
+  }
+
+  /** Fires due timeouts and rotates profile windows to `ts`. */
+  advance(ts: number): void {
+    this.nextAdvance = ts + this.granularity;
+    for (let i = 0; i < this.states.length; i++) this.states[i].tracker.advance(ts);
+    this.profiles.advance(ts);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+
+  /** Per-analysis tracker statistics. */
+  trackerStats(): Map<string, TrackerStats> {
+    return new Map(this.states.map((s) => [s.analysis.name, s.tracker.stats]));
+  }
+
+  /** Absolute time of a source-relative ns value (exact). */
+  absolute(ts: number): bigint {
+    return this.source.originNs + BigInt(Math.round(ts));
+  }
+
+  /** Symbolized frames of a stack id, skipping the tracing machinery at the top. */
+  stackLines(id: number): string[] {
+    const st = this.stacks;
+    const sym = this.source.symbols;
+    if (st === undefined || id < 0) return [];
+    const out: string[] = [];
+    const p = { hi: 0, lo: 0 };
+    const depth = st.depth(id);
+    for (let i = 0; i < depth; i++) {
+      st.frame(id, i, p);
+      const s =
+        sym !== undefined
+          ? sym.format(p.hi, p.lo)
+          : `0x${p.hi.toString(16).padStart(8, '0')}${p.lo.toString(16).padStart(8, '0')}`;
+      if (out.length === 0 && isTracingFrame(s)) continue;
+      out.push(s);
+    }
+    return out;
+  }
+
+  private on(schema: EventSchema, event: string, fn: (r: TraceRecord) => void): void {
+    const f = schema.find(event);
+    if (f === undefined) return;
+    let hs = this.table[f.id];
+    if (hs === undefined) {
+      hs = [];
+      this.table[f.id] = hs;
+    }
+    hs.push(fn);
+  }
+
+  private commObserver(schema: EventSchema, event: string, tid: IntField, commField: string) {
+    const f = fmt(schema, event);
+    const c = f.byName.get(commField);
+    if (c === undefined) throw new SetupError(`${event} has no field ${commField}`);
+    const comms = this.comms;
+    const off = c.offset;
+    const len = Math.min(c.size, 16);
+    return (r: TraceRecord) => {
+      if (off + len <= r.len) comms.observe(tid(r), r.bytes, r.off + off, len);
+    };
+  }
+
+  private wants(tid: number): boolean {
+    const o = this.opts;
+    if (o.tids !== undefined && tid >= 0 && !o.tids.has(tid)) return false;
+    if (o.comm !== undefined && tid >= 0 && this.comms.get(tid) !== o.comm) return false;
+    return true;
+  }
+
+  private groupKey(a: Analysis, tid: number, cpu: number, code: number): string | undefined {
+    const g = this.opts.groupBy;
+    if (g === undefined) return undefined;
+    switch (g) {
+      case 'comm':
+        return tid >= 0 ? (this.comms.get(tid) ?? `<${tid}>`) : '-';
+      case 'tid':
+        return tid >= 0 ? String(tid) : '-';
+      case 'cpu':
+        return String(cpu);
+      default:
+        return a.groupField !== undefined && a.groupField.name === g ? a.groupField.label(code, this.syscallName) : '-';
+    }
+  }
+
+  private report(o: Outlier, st: AnalysisState): void {
+    if (!this.wants(o.tid)) return;
+    st.outliers++;
+    const comm = o.tid >= 0 ? (this.comms.get(o.tid) ?? null) : null;
+    const rec: OutlierRecord = {
+      type: 'latency',
+      analysis: o.analysis,
+      reason: o.reason,
+      start_ns: this.absolute(o.start),
+      end_ns: this.absolute(o.end),
+      latency_ns: o.latency,
+      cpu: o.cpu >= 0 ? o.cpu : null,
+      tid: o.tid >= 0 ? o.tid : null,
+      pid: o.tid >= 0 ? (this.source.tgid?.(o.tid) ?? null) : null,
+      comm,
+      detail: o.detail,
+    };
+    if (o.stack >= 0) rec.stack = this.stackLines(o.stack);
+    this.out(rec);
+  }
+}
+
+function fmt(schema: EventSchema, event: string) {
+  const f = schema.find(event);
+  if (f === undefined) throw new SetupError(`the trace has no event ${event}`);
+  return f;
+}
+
+/** Bits of S and D in the state letters (what the stack trigger captures): 3 on every kernel since 2.6. */
+function sleepBits(letters: [number, string][]): number {
+  let bits = 0;
+  for (const [v, l] of letters) if (l === 'S' || l === 'D') bits |= v;
+  return bits === 0 ? 3 : bits;
+}
+
+/** The top frames of a stacktrace trigger are the tracing machinery itself. */
+function isTracingFrame(sym: string): boolean {
+  return /^(trace_event_raw_event_|__traceiter_|trace_call_bpf|__ftrace_trace_stack|ftrace_|__trace_stack|event_triggers_call|trace_event_buffer_commit|stacktrace_trigger|__bpf_trace)/.test(
+    sym,
+  );
+}

@@ -1,0 +1,120 @@
+/**
+ * `offcpu`: time a task spends off the CPU (DESIGN §5). Begin: `sched_switch` with `prev_pid == T`; end: the next
+ * `sched_switch` with `next_pid == T`; key tid. Blocked (a task-state bit of `prev_state` set: S, D, ...) or
+ * preempted (none: `R`/`R+`). Context: the stack at switch-out (`--stacks`) and the waker (the first
+ * `sched_waking` of T while it was off the CPU).
+ */
+import type { TraceRecord } from '../ftrace/types.ts';
+import type { EventInOptions, LatencyEvent } from '../tracker/tracker.ts';
+import type { Analysis, AnalysisContext, AnalysisRun } from './types.ts';
+
+const SWITCH = 'sched:sched_switch';
+const WAKING = 'sched:sched_waking';
+const WAKEUP = 'sched:sched_wakeup';
+
+// Per-event data: state (9 bits: the prev_state bits under the mask, and bit 8 = blocked), waker tid + 1 (23 bits),
+// stack id + 1 (21 bits).
+const STATE_SPAN = 512;
+const TID_SPAN = 1 << 23;
+const pack = (state: number, waker: number, stack: number) => state + STATE_SPAN * (waker + 1 + TID_SPAN * (stack + 1));
+const stateOf = (d: number) => d % STATE_SPAN;
+const wakerOf = (d: number) => (Math.floor(d / STATE_SPAN) % TID_SPAN) - 1;
+const stackOf = (d: number) => Math.floor(d / (STATE_SPAN * TID_SPAN)) - 1;
+const BLOCKED = 256;
+
+const LETTERS = 'SDTtXZPI';
+
+/** `prev_state` low bits as the kernel prints them (`S`, `D|W`...), `R` when none. */
+export function stateLetters(bits: number): string {
+  let s = '';
+  for (let i = 0; i < LETTERS.length; i++) {
+    if (bits & (1 << i)) s += s === '' ? LETTERS[i] : `|${LETTERS[i]}`;
+  }
+  return s === '' ? 'R' : s;
+}
+
+export const offcpu: Analysis = {
+  name: 'offcpu',
+  description: 'time off the CPU: switch-out -> switch-in of a task (blocked or preempted)',
+  defaultThreshold: 100_000_000,
+  events(has) {
+    if (!has(SWITCH)) return `needs ${SWITCH}`;
+    if (has(WAKING)) return [SWITCH, WAKING];
+    if (has(WAKEUP)) return [SWITCH, WAKEUP];
+    return [SWITCH];
+  },
+  tidFields: { [SWITCH]: ['prev_pid', 'next_pid'], [WAKING]: ['pid'], [WAKEUP]: ['pid'] },
+  usesStacks: true,
+  setup(ctx: AnalysisContext): AnalysisRun {
+    const prevPid = ctx.int(SWITCH, 'prev_pid');
+    const nextPid = ctx.int(SWITCH, 'next_pid');
+    const prevState = ctx.int(SWITCH, 'prev_state');
+    const mask = ctx.taskState.mask;
+    let cur: TraceRecord | undefined;
+    const t = ctx.tracker<number>((e: LatencyEvent<number>) => {
+      const d = e.data ?? 0;
+      const st = stateOf(d);
+      const w = wakerOf(d);
+      ctx.report({
+        analysis: 'offcpu',
+        reason: e.reason,
+        start: e.start,
+        end: e.end,
+        latency: e.latency,
+        cpu: e.reason === 'threshold' && cur !== undefined ? cur.cpu : -1,
+        tid: e.key as number,
+        detail: {
+          state: st & BLOCKED ? 'blocked' : 'preempted',
+          prev_state: stateLetters(st & 0xff),
+          waker_tid: w >= 0 ? w : null,
+          waker_comm: w > 0 ? (ctx.comms.get(w) ?? null) : w === 0 ? 'swapper' : null,
+        },
+        stack: stackOf(d),
+      });
+    });
+    const opts: EventInOptions<number> = { unique: true, data: 0 };
+    const handlers: AnalysisRun['handlers'] = [
+      [
+        SWITCH,
+        (r) => {
+          const prev = prevPid(r);
+          if (prev > 0) {
+            const bits = prevState(r) & mask;
+            opts.data = pack((bits & 0xff) | (bits !== 0 ? BLOCKED : 0), -1, -1);
+            t.eventIn(prev, r.ts, opts);
+          }
+          const next = nextPid(r);
+          if (next <= 0) return;
+          cur = r;
+          const lat = t.eventOut(next, r.ts);
+          if (lat >= 0) ctx.pair(lat, next, r.cpu, 0);
+        },
+      ],
+    ];
+    const wakeEvent = ctx.has(WAKING) ? WAKING : ctx.has(WAKEUP) ? WAKEUP : undefined;
+    if (wakeEvent !== undefined) {
+      const woken = ctx.int(wakeEvent, 'pid');
+      handlers.push([
+        wakeEvent,
+        (r) => {
+          const h = t.getEventParts(0, 0, woken(r));
+          if (h === undefined) return;
+          const d = h.data ?? 0;
+          if (wakerOf(d) < 0) h.data = pack(stateOf(d), r.pid, stackOf(d));
+          t.putEvent(h);
+        },
+      ]);
+    }
+    return {
+      handlers,
+      tracker: t,
+      onStack(tid, stackId) {
+        const h = t.getEvent(tid);
+        if (h === undefined) return;
+        const d = h.data ?? 0;
+        h.data = pack(stateOf(d), wakerOf(d), stackId);
+        t.putEvent(h);
+      },
+    };
+  },
+};

@@ -1,0 +1,92 @@
+/**
+ * The latency profiles the engine keeps per analysis (DESIGN §7): every matched pair goes into the analysis's
+ * whole-run histogram, its 1m/5m/1h windows (rotated by source time: trace time offline, the kernel clock live),
+ * and with `--group-by` a bounded per-group histogram (overflow group counted).
+ */
+import { HistogramGroups } from '../histogram/groups.ts';
+import { Histogram } from '../histogram/histogram.ts';
+import { createProfile, type Profile, type ProfileMeta } from '../histogram/profile.ts';
+import { LatencyWindows, type WindowName } from '../histogram/windows.ts';
+
+/** Distinct group values kept per analysis before the overflow group takes the rest. */
+export const GROUP_LIMIT = 256;
+
+interface Slot {
+  name: string;
+  total: Histogram;
+  windows: LatencyWindows;
+  groups: HistogramGroups<string> | undefined;
+}
+
+export class Profiles {
+  private readonly slots: Slot[] = [];
+  private readonly byName = new Map<string, Slot>();
+
+  /** @param groupBy the `--group-by` field, or undefined for no groups */
+  constructor(readonly groupBy?: string) {}
+
+  /** Registers an analysis; returns the index to pass to `record`. */
+  add(name: string): number {
+    const s: Slot = {
+      name,
+      total: new Histogram(),
+      windows: new LatencyWindows(),
+      groups: this.groupBy === undefined ? undefined : new HistogramGroups<string>({ limit: GROUP_LIMIT }),
+    };
+    this.slots.push(s);
+    this.byName.set(name, s);
+    return this.slots.length - 1;
+  }
+
+  /** One matched pair of analysis `i`, ended at source time `ts`. */
+  record(i: number, ns: number, group: string | undefined, ts: number): void {
+    const s = this.slots[i];
+    s.total.record(ns);
+    s.windows.record(ns, ts);
+    if (group !== undefined && s.groups !== undefined) s.groups.record(group, ns);
+  }
+
+  /** Rotates every analysis's windows to source time `ts`. */
+  advance(ts: number): void {
+    for (let i = 0; i < this.slots.length; i++) this.slots[i].windows.advance(ts);
+  }
+
+  total(name: string): Histogram {
+    return this.slot(name).total;
+  }
+
+  groups(name: string): HistogramGroups<string> | undefined {
+    return this.slot(name).groups;
+  }
+
+  window(name: string, w: WindowName): Histogram {
+    return this.slot(name).windows.window(w);
+  }
+
+  windows(name: string): LatencyWindows {
+    return this.slot(name).windows;
+  }
+
+  get names(): string[] {
+    return this.slots.map((s) => s.name);
+  }
+
+  /** A `Profile` (for `--profile-out` and `compare`) of the whole run, or of one window. */
+  toProfile(meta: Partial<ProfileMeta>, window?: WindowName): Profile {
+    const p = createProfile({ ...meta, window: window ?? meta.window });
+    for (const s of this.slots) {
+      p.analyses.set(s.name, {
+        histogram: window === undefined ? s.total : s.windows.window(window),
+        groupBy: window === undefined && s.groups !== undefined ? (this.groupBy ?? null) : null,
+        groups: window === undefined ? (s.groups ?? null) : null,
+      });
+    }
+    return p;
+  }
+
+  private slot(name: string): Slot {
+    const s = this.byName.get(name);
+    if (s === undefined) throw new Error(`no profile for analysis ${name}`);
+    return s;
+  }
+}

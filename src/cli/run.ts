@@ -1,0 +1,59 @@
+/**
+ * What `live` and `analyze` share: build the engine over a source, print outliers as they come (human or JSON
+ * Lines), and the summary at the end.
+ */
+import { Engine, type OutlierRecord } from '../analyses/engine.ts';
+import type { Analysis } from '../analyses/types.ts';
+import { jsonLine } from '../sinks/json.ts';
+import { formatSummary, summaryRecords } from '../sinks/summary.ts';
+import { formatOutlier } from '../sinks/text.ts';
+import type { SourceStats, TraceSource } from '../sources/types.ts';
+import type { RunOptions } from './options.ts';
+
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const stdio: Output = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
+/** Builds the engine with the validated options; outliers go to `io` as they are found. */
+export function createEngine(source: TraceSource, o: RunOptions, io: Output, analyses?: Analysis[]): Engine {
+  const settings: Record<string, { threshold?: number; timeout?: number }> = {};
+  for (const a of o.analyses) {
+    settings[a.name] = { threshold: o.thresholds.get(a.name), timeout: o.timeouts.get(a.name) };
+  }
+  const print = o.json
+    ? (r: OutlierRecord) => io.out(`${jsonLine(r)}\n`)
+    : (r: OutlierRecord) => io.out(`${formatOutlier(r)}\n`);
+  return new Engine(
+    source,
+    analyses ?? o.analyses,
+    {
+      settings,
+      stacks: o.stacks,
+      tids: o.pids.length > 0 ? new Set(o.pids) : undefined,
+      comm: o.comm,
+      groupBy: o.groupBy,
+    },
+    print,
+  );
+}
+
+/** The end of a run: the summary (with `--summary`), and what was lost or skipped, on stderr when human. */
+export function finishRun(engine: Engine, stats: SourceStats, o: RunOptions, io: Output): void {
+  if (o.summary) {
+    if (o.json) for (const rec of summaryRecords(engine, stats)) io.out(`${jsonLine(rec)}\n`);
+    else io.out(formatSummary(engine, stats));
+  }
+  const lost = stats.lostPerCpu.reduce((a, b) => a + b, 0);
+  if (lost > 0 || stats.lossReports > 0) {
+    const per = stats.lostPerCpu.map((n, c) => `cpu${c}=${n}`).join(' ');
+    io.err(`latency-tracker: the kernel lost events (${per}); pairs that may have lost their end were dropped\n`);
+  }
+  const errs = Object.entries(stats.errors).filter(([, n]) => n > 0);
+  if (errs.length > 0) io.err(`latency-tracker: undecodable data: ${errs.map(([k, n]) => `${k}=${n}`).join(' ')}\n`);
+}
