@@ -1,0 +1,310 @@
+/**
+ * The live kernel as a `TraceSource` (DESIGN §4): a private instance with only the requested events, each CPU's
+ * `trace_pipe_raw` opened O_NONBLOCK and drained on a timer until EAGAIN (never a blocking read, never page by page
+ * eagerly), sub-buffers merged across CPUs up to a watermark, losses counted per CPU.
+ *
+ * Time: the instance uses the `mono` clock, so `process.hrtime.bigint()` is on the same time line. The origin is
+ * the monotonic time at `run()`; records carry ns since then. Each read cycle takes `now` before reading; every CPU
+ * read to EAGAIN has delivered all it had before `now`, so records up to `now - slack` are released in order (an
+ * idle CPU never stalls the merge). The slack covers events reserved before `now` but committed after the read.
+ */
+import { constants, readdirSync, readFileSync, readSync } from 'node:fs';
+import { endianness } from 'node:os';
+import { join } from 'node:path';
+import { parseEventFormat, parseHeaderPage } from '../../ftrace/format.ts';
+import { Kallsyms } from '../../ftrace/kallsyms.ts';
+import { CpuMerger } from '../../ftrace/merge.ts';
+import { EventSchema } from '../../ftrace/schema.ts';
+import type { EventFormat } from '../../ftrace/types.ts';
+import type { Paths } from '../../paths.ts';
+import { SetupError } from '../errors.ts';
+import type { RecordSink, SourceStats, Symbolizer, TraceSource } from '../types.ts';
+import { TracefsInstance } from './instance.ts';
+
+export interface LiveOptions {
+  paths: Paths;
+  /** Events to enable (`system:name`). */
+  events: readonly string[];
+  /** Kernel-side filters per event (built by `filters.ts`). */
+  filters?: ReadonlyMap<string, string>;
+  /**
+   * Capture kernel stacks: a `stacktrace if prev_state & BITS` trigger on `sched:sched_switch` (BITS = the S and D
+   * task-state bits). `ftrace:kernel_stack` records then follow each blocking switch-out.
+   */
+  stackBits?: number;
+  /** Sub-buffer size, KiB (default 16: a quarter of the reads of 4 KiB pages). */
+  subbufKb?: number;
+  /** Ring buffer per CPU, KiB (default 4096: about half a second of a busy database). */
+  bufferKb?: number;
+  /** Read cycle period, ms (default 100). */
+  intervalMs?: number;
+  /** Exclude this process's threads from the trace (`set_event_notrace_pid`); default true. */
+  excludeSelf?: boolean;
+  /** Merge pool per CPU, in sub-buffers (default: enough for one buffer's worth). */
+  maxPagesPerCpu?: number;
+  /** Instance name (tests); default `latency-tracker-<pid>`. */
+  instanceName?: string;
+}
+
+/** Records with timestamps up to this far before the read cycle's start are released (see the module comment). */
+const SLACK_NS = 5_000_000;
+const CACHE_MAX = 8192;
+
+function archName(): string {
+  switch (process.arch) {
+    case 'x64':
+      return 'x86_64';
+    case 'arm64':
+      return 'aarch64';
+    case 'ia32':
+      return 'i386';
+    default:
+      return process.arch;
+  }
+}
+
+export class LiveSource implements TraceSource {
+  readonly kind = 'tracefs' as const;
+  readonly clock = 'mono';
+  readonly arch = archName();
+  readonly schema: EventSchema;
+  readonly cpus: number;
+  originNs = 0n;
+  readonly instance: TracefsInstance;
+  private readonly pageSize: number;
+  private readonly layout;
+  private running = false;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private readonly commCache = new Map<number, string | undefined>();
+  private readonly tgidCache = new Map<number, number | undefined>();
+  private kallsyms: Kallsyms | undefined;
+  /** Read syscalls made (one per sub-buffer, plus one EAGAIN per CPU per cycle). */
+  reads = 0;
+  cycles = 0;
+  /** Times a CPU's merge pool was full and its reading was deferred to the next cycle. */
+  poolFull = 0;
+
+  private constructor(
+    private readonly opts: LiveOptions,
+    inst: TracefsInstance,
+    schema: EventSchema,
+    layout: ReturnType<typeof parseHeaderPage>,
+  ) {
+    this.instance = inst;
+    this.schema = schema;
+    this.cpus = inst.cpus;
+    this.pageSize = layout.pageSize;
+    this.layout = layout;
+  }
+
+  /**
+   * Creates the instance, reads the formats of the requested events from it, enables them with their filters and
+   * the stack trigger. Tracing starts with `run()`. Throws `SetupError` (one sentence, exit code 2).
+   */
+  static open(opts: LiveOptions): LiveSource {
+    const inst = TracefsInstance.create({
+      paths: opts.paths,
+      name: opts.instanceName,
+      subbufKb: opts.subbufKb ?? 16,
+      bufferKb: opts.bufferKb ?? 4096,
+    });
+    try {
+      const le = endianness() === 'LE';
+      const header = inst.readOptional('events/header_page');
+      if (header === undefined) throw new SetupError('tracefs has no events/header_page: cannot decode its buffers');
+      const layout = parseHeaderPage(header, { littleEndian: le, source: 'events/header_page' });
+      if (layout.pageSize !== inst.pageSize) layout.pageSize = inst.pageSize;
+      const longSize = layout.commitSize === 4 ? 4 : 8;
+      const wanted = [...new Set(opts.events)];
+      if (opts.stackBits !== undefined) wanted.push('ftrace:kernel_stack');
+      const formats: EventFormat[] = [];
+      for (const ev of wanted) {
+        const [sys, name] = ev.split(':');
+        const text = inst.readOptional(join('events', sys ?? '', name ?? '', 'format'));
+        if (text === undefined) throw new SetupError(`this kernel has no tracepoint ${ev}`);
+        formats.push(parseEventFormat(text, sys, { longSize, source: `events/${sys}/${name}/format` }));
+      }
+      const schema = new EventSchema(formats, longSize, le);
+      for (const ev of opts.events) inst.enableEvent(ev);
+      for (const [ev, expr] of opts.filters ?? []) inst.setFilter(ev, expr);
+      if (opts.stackBits !== undefined) {
+        const bits = opts.stackBits;
+        if (!Number.isInteger(bits) || bits <= 0 || bits > 0xffff) throw new SetupError(`bad task-state bits ${bits}`);
+        inst.setTrigger('sched:sched_switch', `stacktrace if prev_state & ${bits}`);
+      }
+      return new LiveSource(opts, inst, schema, layout);
+    } catch (e) {
+      inst.remove();
+      throw e;
+    }
+  }
+
+  comm(tid: number): string | undefined {
+    if (this.commCache.has(tid)) return this.commCache.get(tid);
+    let c: string | undefined;
+    try {
+      c = readFileSync(join(this.opts.paths.procfs, String(tid), 'comm'), 'utf8').trim();
+    } catch {
+      c = undefined;
+    }
+    if (this.commCache.size >= CACHE_MAX) this.commCache.clear();
+    this.commCache.set(tid, c);
+    return c;
+  }
+
+  tgid(tid: number): number | undefined {
+    if (this.tgidCache.has(tid)) return this.tgidCache.get(tid);
+    let g: number | undefined;
+    try {
+      const m = /^Tgid:\s*(\d+)/m.exec(readFileSync(join(this.opts.paths.procfs, String(tid), 'status'), 'utf8'));
+      g = m === null ? undefined : Number(m[1]);
+    } catch {
+      g = undefined;
+    }
+    if (this.tgidCache.size >= CACHE_MAX) this.tgidCache.clear();
+    this.tgidCache.set(tid, g);
+    return g;
+  }
+
+  get symbols(): Symbolizer | undefined {
+    if (this.kallsyms === undefined) {
+      try {
+        this.kallsyms = Kallsyms.parse(readFileSync(join(this.opts.paths.procfs, 'kallsyms'), 'utf8'));
+      } catch {
+        return undefined;
+      }
+    }
+    return this.kallsyms;
+  }
+
+  /** Thread ids of this process (for `set_event_notrace_pid`). */
+  private ownTids(): number[] {
+    try {
+      return readdirSync(join(this.opts.paths.procfs, 'self', 'task'))
+        .map(Number)
+        .filter((n) => Number.isInteger(n) && n > 0);
+    } catch {
+      return [process.pid];
+    }
+  }
+
+  stop(): void {
+    this.stopping = true;
+    this.wake?.();
+  }
+
+  async run(sink: RecordSink): Promise<SourceStats> {
+    if (this.running) throw new Error('LiveSource.run() called twice');
+    this.running = true;
+    const inst = this.instance;
+    const cpus = this.cpus;
+    const pageSize = this.pageSize;
+    const interval = this.opts.intervalMs ?? 100;
+    const maxPages =
+      this.opts.maxPagesPerCpu ?? Math.max(64, Math.ceil(((this.opts.bufferKb ?? 4096) * 1024) / pageSize));
+    const fds: number[] = [];
+    const lostStats = new Array<number>(cpus).fill(0);
+    const stats: SourceStats = { records: 0, lostPerCpu: new Array(cpus).fill(0), lossReports: 0, errors: {} };
+    try {
+      for (let c = 0; c < cpus; c++) {
+        fds.push(inst.openCpuFile(c, 'trace_pipe_raw', constants.O_RDONLY | constants.O_NONBLOCK));
+      }
+      let ownTids = this.ownTids();
+      if (this.opts.excludeSelf !== false) inst.setNotracePids(ownTids);
+      this.originNs = process.hrtime.bigint();
+      const merger = new CpuMerger({
+        cpus,
+        layout: this.layout,
+        schema: this.schema,
+        origin: this.originNs,
+        maxPagesPerCpu: maxPages,
+      });
+      const buf = new Uint8Array(pageSize);
+      const drained = new Uint8Array(cpus);
+      const baseline = Array.from({ length: cpus }, (_, c) => inst.cpuStats(c));
+      inst.start();
+      let lastStatsCheck = 0;
+      for (;;) {
+        const final = this.stopping;
+        if (final) inst.stop();
+        const now = Number(process.hrtime.bigint() - this.originNs);
+        this.cycles++;
+        let more = false;
+        for (let c = 0; c < cpus; c++) {
+          drained[c] = 0;
+          for (;;) {
+            if (merger.freePages(c) === 0) {
+              this.poolFull++;
+              more = true;
+              break;
+            }
+            let n: number;
+            try {
+              this.reads++;
+              n = readSync(fds[c], buf, 0, pageSize, null);
+            } catch (e) {
+              const code = (e as NodeJS.ErrnoException).code;
+              if (code === 'EAGAIN' || code === 'EWOULDBLOCK') drained[c] = 1;
+              else throw new SetupError(`reading cpu${c}/trace_pipe_raw failed (${code ?? String(e)})`);
+              break;
+            }
+            if (n <= 0) {
+              drained[c] = 1;
+              break;
+            }
+            merger.addPage(c, buf, 0, n);
+          }
+        }
+        // Watermark: a CPU read to EAGAIN has nothing left before `now - slack`; a CPU cut short by a full pool
+        // is complete only up to its last queued record.
+        let limit = final ? Number.POSITIVE_INFINITY : now - SLACK_NS;
+        if (!final)
+          for (let c = 0; c < cpus; c++) if (drained[c] === 0 && merger.lastTs(c) < limit) limit = merger.lastTs(c);
+        merger.drain(sink, limit);
+        if (limit !== Number.POSITIVE_INFINITY && sink.tick !== undefined && Number.isFinite(limit)) sink.tick(limit);
+        // Once a second: losses the page flags do not carry (dropped events, commit overruns), and new threads of ours.
+        if (final || now - lastStatsCheck >= 1e9) {
+          lastStatsCheck = now;
+          for (let c = 0; c < cpus; c++) {
+            const s = inst.cpuStats(c);
+            const extra = s.dropped - baseline[c].dropped + (s.commitOverrun - baseline[c].commitOverrun);
+            if (extra > lostStats[c]) {
+              sink.lost?.(c, extra - lostStats[c], now);
+              stats.lossReports++;
+              lostStats[c] = extra;
+            }
+          }
+          if (this.opts.excludeSelf !== false && !final) {
+            const tids = this.ownTids();
+            if (tids.length !== ownTids.length || tids.some((t, i) => t !== ownTids[i])) {
+              ownTids = tids;
+              inst.setNotracePids(tids);
+            }
+          }
+        }
+        if (final) {
+          if (sink.tick !== undefined) sink.tick(Number(process.hrtime.bigint() - this.originNs));
+          break;
+        }
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, more ? 0 : interval);
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
+      const ms = merger.stats;
+      stats.records = ms.records;
+      for (let c = 0; c < cpus; c++) stats.lostPerCpu[c] = ms.lostPerCpu[c] + lostStats[c];
+      stats.lossReports += ms.lossReports;
+      Object.assign(stats.errors, ms.errors);
+      return stats;
+    } finally {
+      for (const fd of fds) inst.closeFd(fd);
+      inst.remove();
+    }
+  }
+}
