@@ -24,12 +24,18 @@ export class CommTable {
     if (tid <= 0) return;
     const slot = tid & (SLOTS - 1);
     const base = slot * COMM_LEN;
-    const n = len < COMM_LEN ? len : COMM_LEN;
+    let n = len < COMM_LEN ? len : COMM_LEN;
+    for (let i = 0; i < n; i++) {
+      if (src[off + i] === 0) {
+        n = i;
+        break;
+      }
+    }
     const b = this.bytes;
     if (this.tids[slot] === tid) {
       let same = true;
-      for (let i = 0; i < n; i++) {
-        if (b[base + i] !== src[off + i]) {
+      for (let i = 0; i < COMM_LEN; i++) {
+        if (b[base + i] !== (i < n ? src[off + i] : 0)) {
           same = false;
           break;
         }

@@ -14,6 +14,7 @@ import { SetupError } from '../sources/errors.ts';
 import type { RecordSink, TraceSource } from '../sources/types.ts';
 import { createTracker, type LatencyEvent, type Tracker, type TrackerStats } from '../tracker/tracker.ts';
 import { CommTable } from './comm.ts';
+import { commObservers } from './comm-events.ts';
 import { Profiles } from './profiles.ts';
 import { StackTable } from './stacks.ts';
 import { GENERIC_SYSCALLS, X86_64_SYSCALLS } from './syscall-names.ts';
@@ -35,6 +36,8 @@ export interface EngineOptions {
   tids?: ReadonlySet<number>;
   /** Only pairs of threads with this comm (`--comm`). */
   comm?: string;
+  /** The source filtered events by comm already (live): threads whose name is unknown are kept. */
+  commFilteredInKernel?: boolean;
   /** `--group-by` field: `comm`, `tid`, `cpu`, or an analysis's own (`syscall`, `irq`, `vec`, `dev`). */
   groupBy?: string;
   /** Trace-time granularity of timeout checks on the record path, ns (default 1 ms). */
@@ -88,17 +91,6 @@ export function resolveEvents(
   }
   return { ok, missing };
 }
-
-/** Events whose `comm` fields feed the comm table, with (tid field, comm field) pairs. */
-const COMM_FIELDS: [event: string, tid: string, comm: string][] = [
-  ['sched:sched_switch', 'prev_pid', 'prev_comm'],
-  ['sched:sched_switch', 'next_pid', 'next_comm'],
-  ['sched:sched_waking', 'pid', 'comm'],
-  ['sched:sched_wakeup', 'pid', 'comm'],
-  ['sched:sched_wakeup_new', 'pid', 'comm'],
-  ['sched:sched_process_fork', 'child_pid', 'child_comm'],
-  ['sched:sched_process_exec', 'pid', 'comm'],
-];
 
 export class Engine implements RecordSink {
   readonly states: AnalysisState[] = [];
@@ -160,7 +152,6 @@ export class Engine implements RecordSink {
         str: (e, f) => stringReader(fmt(schema, e), f, schema),
         hasField: (e, f) => schema.find(e)?.byName.has(f) === true,
         comms: this.comms,
-        commObserver: (e, tid, commField) => this.commObserver(schema, e, tid, commField),
         config: { threshold: settings.threshold, timeout: settings.timeout, capacity: opts.capacity ?? 65536 },
         stacks: this.stacks !== undefined,
         taskState,
@@ -192,13 +183,8 @@ export class Engine implements RecordSink {
       for (const [event, fn] of run.handlers) this.on(schema, event, fn);
       if (run.onStack !== undefined && this.stacks !== undefined) this.stackUsers.push(run);
     }
-    // Comm names from whatever scheduler events are read anyway.
-    const enabled = new Set(this.states.flatMap((s) => s.events));
-    for (const [event, tidField, commField] of COMM_FIELDS) {
-      const f = schema.find(event);
-      if (f === undefined || !enabled.has(event) || !f.byName.has(tidField) || !f.byName.has(commField)) continue;
-      this.on(schema, event, this.commObserver(schema, event, intReader(f, tidField, schema), commField));
-    }
+    // Thread names from every event of the source that names one.
+    for (const [event, fn] of commObservers(schema, this.comms)) this.on(schema, event, fn);
     if (this.stacks !== undefined) {
       const stacks = this.stacks;
       const frames = this.stackFrames;
@@ -317,22 +303,14 @@ export class Engine implements RecordSink {
     hs.push(fn);
   }
 
-  private commObserver(schema: EventSchema, event: string, tid: IntField, commField: string) {
-    const f = fmt(schema, event);
-    const c = f.byName.get(commField);
-    if (c === undefined) throw new SetupError(`${event} has no field ${commField}`);
-    const comms = this.comms;
-    const off = c.offset;
-    const len = Math.min(c.size, 16);
-    return (r: TraceRecord) => {
-      if (off + len <= r.len) comms.observe(tid(r), r.bytes, r.off + off, len);
-    };
-  }
-
   private wants(tid: number): boolean {
     const o = this.opts;
     if (o.tids !== undefined && tid >= 0 && !o.tids.has(tid)) return false;
-    if (o.comm !== undefined && tid >= 0 && this.comms.get(tid) !== o.comm) return false;
+    if (o.comm !== undefined && tid >= 0) {
+      const c = this.comms.get(tid);
+      // Live, the kernel already filtered by comm: a thread whose name is gone (it exited) still passes.
+      if (c === undefined ? o.commFilteredInKernel !== true : c !== o.comm) return false;
+    }
     return true;
   }
 

@@ -70,8 +70,6 @@ export interface AnalysisContext {
   hasField(event: string, field: string): boolean;
   /** Names of threads, fed from comm fields (`observeComm`) and the source. */
   readonly comms: CommTable;
-  /** Feeds a record's `commField` (char[16]) as the name of the tid read by `tid`. Compiled once. */
-  commObserver(event: string, tid: IntField, commField: string): (r: TraceRecord) => void;
   readonly config: AnalysisConfig;
   /** True when stacks were asked for (`--stacks`) and the source can provide them. */
   readonly stacks: boolean;

@@ -3,6 +3,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { COMM_EVENTS } from '../analyses/comm-events.ts';
 import type { Analysis } from '../analyses/types.ts';
 import { parseTaskStateMask } from '../ftrace/format.ts';
 import { RecordFormatter } from '../ftrace/report.ts';
@@ -154,6 +155,8 @@ export async function runLive(names: string[], raw: RawOptions & GlobalOptions, 
   const has = kernelHas(paths);
   const analyses = runnable(o, names.length > 0, has, 'this kernel');
   const events = [...new Set(analyses.flatMap((a) => a.events(has) as string[]))];
+  // Rare events that name new threads, so short-lived processes keep their names after they exit.
+  for (const e of COMM_EVENTS) if (has(e) && !events.includes(e)) events.push(e);
   let stackBits: number | undefined;
   if (o.stacks && analyses.some((a) => a.usesStacks) && has('sched:sched_switch')) {
     const f = readFileSync(join(paths.tracefs, 'events/sched/sched_switch/format'), 'utf8');
@@ -167,25 +170,33 @@ export async function runLive(names: string[], raw: RawOptions & GlobalOptions, 
   const source = LiveSource.open({ paths, events, filters: liveFilters(analyses, tids, o.comm), stackBits });
   let engine: ReturnType<typeof createEngine>;
   try {
-    engine = createEngine(source, { ...o, pids: tids }, io, analyses);
+    engine = createEngine(source, { ...o, pids: tids }, io, analyses, { commFilteredInKernel: o.comm !== undefined });
   } catch (e) {
     source.instance.remove();
     throw e;
   }
-  const header = `Tracing ${analyses.map((a) => a.name).join(', ')}... Hit Ctrl-C to end.\n`;
-  if (o.json) io.err(header);
-  else io.out(header);
   const stop = () => source.stop();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // A closed stdout (piped into `head`) ends the run quietly.
+  const onPipeError = (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') stop();
+  };
+  process.stdout.on('error', onPipeError);
   const timer = o.duration !== undefined ? setTimeout(stop, o.duration / 1e6) : undefined;
   try {
-    const stats = await source.run(engine);
+    // run() turns tracing on before it first yields: the header means "tracing now".
+    const running = source.run(engine);
+    const header = `Tracing ${analyses.map((a) => a.name).join(', ')}... Hit Ctrl-C to end.\n`;
+    if (o.json) io.err(header);
+    else io.out(header);
+    const stats = await running;
     finishRun(engine, stats, o, io);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    process.stdout.off('error', onPipeError);
   }
   return 0;
 }

@@ -29,3 +29,65 @@ describe('latency-tracker (built bin)', () => {
     assert.equal(r.stdout, '');
   });
 });
+
+describe('bad arguments: one line naming the bad value, exit code 2', () => {
+  const TRACE = fileURLToPath(new URL('../../../shared/traces/tracecmd-x86-vm/trace.dat', import.meta.url));
+  const cases: [string[], RegExp][] = [
+    [['analyze', TRACE, 'nosuch'], /unknown analysis 'nosuch'/],
+    [['analyze', TRACE, '-t', 'syscall=5 fortnights'], /--threshold: '5 fortnights'/],
+    [['analyze', TRACE, '-t', 'bogus=5ms'], /--threshold: unknown analysis 'bogus'/],
+    [['analyze', TRACE, '-t', '-5ms'], /--threshold: '-5ms' is not a duration/],
+    [['analyze', TRACE, '--timeout', 'syscall=abc'], /--timeout: 'abc' is not a duration/],
+    [['analyze', TRACE, '-p', '12x'], /--pid: '12x' is not a process id/],
+    [['analyze', TRACE, '-c', 'a"b'], /--comm: 'a"b' is not a process name/],
+    [['analyze', TRACE, '--group-by', 'color'], /--group-by.*color/],
+    [['analyze', '/nonexistent/trace.dat'], /cannot open \/nonexistent\/trace.dat: ENOENT/],
+    [['analyze', '/etc/hostname'], /hostname.*(not a trace|magic|trace-cmd)/i],
+    [['analyze'], /missing required argument 'FILE'/],
+    [['live', '-d', '0s'], /--duration: must be more than 0/],
+    [['live', '-d', 'soon'], /--duration: 'soon' is not a duration/],
+    [['live', 'nosuch'], /unknown analysis 'nosuch'/],
+    [['dump', TRACE, '-n', '-3'], /--count: '-3' is not a positive integer/],
+    [['dump', TRACE, '-e', 'sched/../x'], /--event: bad event name/],
+    [['dump'], /dump needs a FILE/],
+    [['--bogus'], /unknown option '--bogus'/],
+  ];
+  for (const [args, re] of cases) {
+    test(args.join(' ').replace(TRACE, 'trace.dat'), () => {
+      const r = run(...args);
+      assert.equal(r.status, 2, `exit code (stderr: ${r.stderr})`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], re);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    });
+  }
+});
+
+describe('analyze --json', () => {
+  test('every line parses, type first, exact integers', () => {
+    const TRACE = fileURLToPath(new URL('../../../shared/traces/tracecmd-x86-vm/trace.dat', import.meta.url));
+    const r = run('analyze', TRACE, '--json', '--summary', '--stacks', '-t', '100ms', '--group-by', 'comm');
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.ok(lines.length > 20);
+    let latency = 0;
+    let withStack = 0;
+    for (const l of lines) {
+      const o = JSON.parse(l);
+      assert.equal(Object.keys(o)[0], 'type');
+      if (o.type === 'latency') {
+        latency++;
+        assert.ok(Number.isInteger(o.latency_ns) && o.latency_ns > 100_000_000);
+        assert.match(l, /"start_ns":\d+,"end_ns":\d+,/);
+        if (Array.isArray(o.stack)) withStack++;
+      } else assert.equal(o.type, 'summary');
+    }
+    assert.ok(latency > 0);
+    assert.ok(withStack > 0, 'stacks from the kernel_stack records of the trace');
+    assert.ok(
+      lines.some((l) => /"type":"summary","analysis":"syscall","group":"npm"/.test(l)),
+      'grouped summaries',
+    );
+  });
+});

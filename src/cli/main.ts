@@ -45,7 +45,8 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version')
     .option('--tracefs <DIR>', 'tracefs mount point (default /sys/kernel/tracing)')
     .option('--procfs <DIR>', 'procfs mount point (default /proc)')
-    .configureOutput({ outputError: (str, write) => write(str) });
+    .configureOutput({ outputError: (str, write) => write(str) })
+    .exitOverride();
 
   commonOptions(
     program
@@ -108,7 +109,6 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

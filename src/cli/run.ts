@@ -2,7 +2,7 @@
  * What `live` and `analyze` share: build the engine over a source, print outliers as they come (human or JSON
  * Lines), and the summary at the end.
  */
-import { Engine, type OutlierRecord } from '../analyses/engine.ts';
+import { Engine, type EngineOptions, type OutlierRecord } from '../analyses/engine.ts';
 import type { Analysis } from '../analyses/types.ts';
 import { jsonLine } from '../sinks/json.ts';
 import { formatSummary, summaryRecords } from '../sinks/summary.ts';
@@ -21,7 +21,13 @@ export const stdio: Output = {
 };
 
 /** Builds the engine with the validated options; outliers go to `io` as they are found. */
-export function createEngine(source: TraceSource, o: RunOptions, io: Output, analyses?: Analysis[]): Engine {
+export function createEngine(
+  source: TraceSource,
+  o: RunOptions,
+  io: Output,
+  analyses?: Analysis[],
+  extra: Partial<EngineOptions> = {},
+): Engine {
   const settings: Record<string, { threshold?: number; timeout?: number }> = {};
   for (const a of o.analyses) {
     settings[a.name] = { threshold: o.thresholds.get(a.name), timeout: o.timeouts.get(a.name) };
@@ -38,6 +44,7 @@ export function createEngine(source: TraceSource, o: RunOptions, io: Output, ana
       tids: o.pids.length > 0 ? new Set(o.pids) : undefined,
       comm: o.comm,
       groupBy: o.groupBy,
+      ...extra,
     },
     print,
   );

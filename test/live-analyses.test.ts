@@ -1,0 +1,265 @@
+/**
+ * Live detection, one test per analysis (issue 4): each provokes the latency on purpose and checks that the real
+ * `latency-tracker live` command reports it with the right thread, name and time. CI runs as root.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { isRoot, type Json, LiveRun, runChild } from './live.ts';
+
+const skip = !isRoot && 'needs root (CI runs as root)';
+/** Instances of ours whose process is gone (there must never be any). */
+function leftovers(): string[] {
+  return readdirSync('/sys/kernel/tracing/instances').filter((n) => {
+    const m = /^latency-tracker-(\d+)$/.exec(n);
+    if (m === null) return false;
+    try {
+      process.kill(Number(m[1]), 0);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+const scratch = mkdtempSync(join(process.cwd(), '.lt-test-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+const n = (v: unknown) => Number(v);
+
+describe('live analyses', { skip }, () => {
+  test('syscall: a 60 ms nanosleep, with its stack', async () => {
+    const run = new LiveRun(['syscall', '--json', '-t', 'syscall=30ms', '--stacks', '-c', 'sleep']);
+    await run.ready();
+    const child = await runChild('sleep', ['0.06']);
+    await run.until(() => run.latencies('syscall').some((r) => r.tid === child.pid), 10_000, 'the sleep outlier');
+    const { code } = await run.stop();
+    assert.equal(code, 0);
+    const mine = run.latencies('syscall').filter((r) => r.tid === child.pid);
+    const sleepCall = mine.find((r) => /nanosleep/.test(String((r.detail as Json).syscall)));
+    assert.ok(sleepCall, `no nanosleep outlier for ${child.pid}: ${JSON.stringify(mine)}`);
+    assert.equal(sleepCall.comm, 'sleep');
+    // The process id comes from /proc, which may already be gone when the outlier is printed.
+    assert.ok(sleepCall.pid === null || sleepCall.pid === child.pid, `pid ${sleepCall.pid}`);
+    assert.equal(sleepCall.reason, 'threshold');
+    const lat = n(sleepCall.latency_ns);
+    assert.ok(lat >= 60e6 && lat < 1e9, `latency ${lat}`);
+    assert.equal(BigInt(sleepCall.end_ns as number) - BigInt(sleepCall.start_ns as number), BigInt(lat));
+    const stack = sleepCall.stack as string[];
+    assert.ok(Array.isArray(stack) && stack.length > 2, 'stack captured');
+    assert.ok(
+      stack.some((f) => /nanosleep/.test(f)),
+      `stack on the nanosleep path: ${stack.join(' ')}`,
+    );
+    assert.ok(
+      stack.some((f) => /^schedule/.test(f)),
+      `stack shows where it blocked: ${stack.join(' ')}`,
+    );
+    // Only the filtered comm is reported.
+    assert.ok(run.latencies('syscall').every((r) => r.comm === 'sleep'));
+  });
+
+  test('offcpu: sleeps are off the CPU, blocked, woken by someone else', async () => {
+    // This VM's kernel does not record some switch-ins (seen in the shared trace too); a pair whose end is missing
+    // is dropped, never misreported. So: eight sleeps, at least one must be seen, and every one seen must be right.
+    const run = new LiveRun(['offcpu', '--json', '-t', 'offcpu=30ms', '-c', 'python3']);
+    await run.ready();
+    const child = await runChild('python3', ['-c', 'import time\nfor i in range(8): time.sleep(0.06)']);
+    await run.until(() => run.latencies('offcpu').some((r) => r.tid === child.pid), 10_000, 'an off-CPU outlier');
+    await run.stop();
+    const mine = run.latencies('offcpu').filter((x) => x.tid === child.pid);
+    assert.ok(mine.length >= 1 && mine.length <= 8, `${mine.length} outliers`);
+    for (const r of mine) {
+      const lat = n(r.latency_ns);
+      assert.ok(lat >= 60e6 && lat < 1e9, `latency ${lat}`);
+      const d = r.detail as Json;
+      assert.equal(d.state, 'blocked');
+      assert.equal(d.prev_state, 'S');
+      assert.notEqual(d.waker_tid, child.pid, 'a sleeping task is woken by someone else (the timer interrupt)');
+    }
+  });
+
+  test('block: dd with O_DIRECT writes reach the device and complete', async () => {
+    const run = new LiveRun(['block', '--json', '-t', 'block=0']);
+    await run.ready();
+    const file = join(scratch, 'dd.out');
+    const dd = await runChild('dd', ['if=/dev/zero', `of=${file}`, 'bs=64k', 'count=32', 'oflag=direct,dsync']);
+    assert.equal(dd.code, 0);
+    await run.until(
+      () => run.latencies('block').filter((r) => (r.detail as Json).bytes === 65536).length >= 8,
+      10_000,
+      'block completions',
+    );
+    await run.stop();
+    const writes = run.latencies('block').filter((r) => (r.detail as Json).bytes === 65536);
+    for (const r of writes) {
+      const d = r.detail as Json;
+      assert.match(String(d.dev), /^\d+,\d+$/);
+      assert.match(String(d.rwbs), /W/);
+      assert.equal(typeof d.sector === 'number' || typeof d.sector === 'bigint', true);
+      const lat = n(r.latency_ns);
+      assert.ok(lat > 0 && lat < 5e9, `latency ${lat}`);
+    }
+    assert.ok(
+      writes.some((r) => r.tid === dd.pid),
+      'the writes were issued by dd',
+    );
+  });
+
+  test('wakeup: a pipe ping-pong between two processes, each woken by the other', async () => {
+    const run = new LiveRun(['wakeup', '--json', '-t', 'wakeup=0', '-c', 'python3']);
+    await run.ready();
+    const code = `
+import os, time
+r1, w1 = os.pipe(); r2, w2 = os.pipe()
+pid = os.fork()
+if pid == 0:
+    for i in range(50):
+        os.read(r1, 1); os.write(w2, b'x')
+    os._exit(0)
+for i in range(50):
+    time.sleep(0.002); os.write(w1, b'x'); os.read(r2, 1)
+os.waitpid(pid, 0)
+print(pid)
+`;
+    const out = await new Promise<{ parent: number; child: number }>((resolve, reject) => {
+      const p = spawn('python3', ['-c', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let s = '';
+      p.stdout.on('data', (d) => (s += d));
+      p.on('exit', (c) =>
+        c === 0 ? resolve({ parent: p.pid as number, child: Number(s.trim()) }) : reject(new Error(`python ${c}`)),
+      );
+    });
+    const pairs = () =>
+      run.latencies('wakeup').filter((r) => {
+        const w = (r.detail as Json).waker_tid;
+        return (r.tid === out.child && w === out.parent) || (r.tid === out.parent && w === out.child);
+      });
+    await run.until(() => pairs().length >= 10, 10_000, 'ping-pong wake-ups');
+    await run.stop();
+    for (const r of pairs()) {
+      const lat = n(r.latency_ns);
+      assert.ok(lat > 0 && lat < 1e9, `latency ${lat}`);
+      assert.equal((r.detail as Json).waker_comm, 'python3');
+      assert.equal(typeof r.cpu, 'number');
+    }
+    assert.ok(pairs().some((r) => r.tid === out.child) && pairs().some((r) => r.tid === out.parent));
+  });
+
+  test('irq and softirq under disk load: handler durations with names', async () => {
+    const run = new LiveRun(['irq', 'softirq', 'softirq-delay', '--json', '-t', '0']);
+    await run.ready();
+    await runChild('dd', [
+      'if=/dev/zero',
+      `of=${join(scratch, 'dd2.out')}`,
+      'bs=64k',
+      'count=32',
+      'oflag=direct,dsync',
+    ]);
+    await run.until(
+      () => run.latencies('irq').length >= 5 && run.latencies('softirq').length >= 5,
+      10_000,
+      'irq and softirq pairs',
+    );
+    await run.stop();
+    for (const r of run.latencies('irq')) {
+      const d = r.detail as Json;
+      assert.equal(typeof d.irq, 'number');
+      assert.ok(typeof d.name === 'string' && d.name.length > 0, 'handler name');
+      assert.ok(n(r.latency_ns) < 100e6);
+      assert.equal(r.tid, null);
+    }
+    const names = new Set([
+      'HI',
+      'TIMER',
+      'NET_TX',
+      'NET_RX',
+      'BLOCK',
+      'IRQ_POLL',
+      'TASKLET',
+      'SCHED',
+      'HRTIMER',
+      'RCU',
+    ]);
+    for (const r of [...run.latencies('softirq'), ...run.latencies('softirq-delay')]) {
+      const d = r.detail as Json;
+      assert.ok(names.has(String(d.action)), `vector name ${d.action}`);
+      assert.equal(typeof r.cpu, 'number');
+    }
+  });
+
+  test('net-tx and net-rx: a TCP echo over 127.0.0.1', async () => {
+    const run = new LiveRun(['net-tx', 'net-rx', '--json', '-t', '0']);
+    await run.ready();
+    const server = createServer((s) => s.pipe(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    await new Promise<void>((resolve, reject) => {
+      const c = connect(port, '127.0.0.1');
+      let got = 0;
+      c.on('data', (d) => {
+        got += d.length;
+        if (got >= 20 * 100) c.end();
+        else c.write(Buffer.alloc(100, 1));
+      });
+      c.on('connect', () => c.write(Buffer.alloc(100, 1)));
+      c.on('close', () => resolve());
+      c.on('error', reject);
+    });
+    server.close();
+    await run.until(
+      () => run.latencies('net-tx').length >= 10 && run.latencies('net-rx').length >= 10,
+      10_000,
+      'packets',
+    );
+    await run.stop();
+    for (const r of [...run.latencies('net-tx'), ...run.latencies('net-rx')]) {
+      const d = r.detail as Json;
+      assert.match(String(d.skbaddr), /^0x[0-9a-f]{16}$/);
+      assert.equal(d.dev, 'lo');
+      assert.ok(n(d.len) > 0);
+      assert.ok(n(r.latency_ns) < 1e9);
+    }
+  });
+
+  test('--timeout reports a task still blocked, before it finishes', async () => {
+    const run = new LiveRun([
+      'syscall',
+      '--json',
+      '-t',
+      'syscall=10s',
+      '--timeout',
+      'syscall=300ms',
+      '--stacks',
+      '-c',
+      'sleep',
+    ]);
+    await run.ready();
+    const started = Date.now();
+    const child = runChild('sleep', ['2']);
+    const timeoutSeen = () => run.latencies('syscall').find((r) => r.reason === 'timeout');
+    await run.until(() => timeoutSeen() !== undefined, 10_000, 'the timeout report');
+    const seenAt = Date.now();
+    const done = await child;
+    assert.ok(seenAt < done.endedAt, 'reported while the task was still blocked');
+    assert.ok(seenAt - started < 1900, `reported within about one read interval of 300 ms (${seenAt - started} ms)`);
+    await run.stop();
+    const t = timeoutSeen() as Json;
+    assert.equal(t.tid, done.pid);
+    assert.match(String((t.detail as Json).syscall), /nanosleep/);
+    assert.ok(n(t.latency_ns) >= 300e6 && n(t.latency_ns) < 1.9e9, `latency ${t.latency_ns}`);
+    assert.ok(
+      (t.stack as string[]).some((f) => /nanosleep/.test(f)),
+      'its stack',
+    );
+    // The same call is not reported again at the end: its latency (2 s) stays under the 10 s threshold.
+    assert.equal(run.latencies('syscall').filter((r) => r.tid === done.pid && r.reason === 'threshold').length, 0);
+  });
+
+  test('no instance of ours is left', () => {
+    assert.deepEqual(leftovers(), []);
+  });
+});
