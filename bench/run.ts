@@ -5,6 +5,7 @@
  *   npm run bench -- tracker   only the named groups
  */
 
+import { ctfBench } from './ctf.bench.ts';
 import { trackerBench, trackerHeapGrowth } from './tracker.bench.ts';
 import { printResults } from './util.ts';
 
@@ -17,4 +18,10 @@ if (want('tracker')) {
   console.log(
     `  heap growth over 10 M steady-state pairs: ${Number.isNaN(growth) ? 'n/a (run with --expose-gc)' : `${(growth / 1024).toFixed(1)} KiB`}`,
   );
+}
+
+if (want('ctf')) {
+  const { rows, notes } = await ctfBench({ copies: 20, lttngOnLarge: process.env.CTF_BENCH_LTTNG_LARGE === '1' });
+  printResults('CTF reader (LTTng many-threads; baseline = lttng-syscallstats events/s on the same trace)', rows);
+  for (const n of notes) console.log(`  ${n}`);
 }
