@@ -712,6 +712,8 @@ export function compileTrace(
   file: string,
   plan: (ev: CtfEventClass) => EventPlan,
   registry: FormatRegistry,
+  /** Decode LTTng event headers with the generic program too (tests compare both paths). */
+  genericHeaders = false,
 ): CompiledTrace {
   const c = new Compiler(trace, file);
 
@@ -798,7 +800,7 @@ export function compileTrace(
       packetContext: EMPTY,
       header: EMPTY,
       headerAlign: s.eventHeader ? Math.max(8, alignOf(s.eventHeader)) : 8,
-      headerShape: s.eventHeader ? headerShape(s.eventHeader, trace.byteOrder) : undefined,
+      headerShape: s.eventHeader && !genericHeaders ? headerShape(s.eventHeader, trace.byteOrder) : undefined,
       events,
       packetSizeOff: off(pc, 'packet_size'),
       contentSizeOff: off(pc, 'content_size'),

@@ -40,6 +40,8 @@ export interface CtfOpenOptions {
   arch?: string;
   /** How far into each stream to look for its first `sched_switch` (initial tid per CPU); default 64 MiB. */
   prescanBytes?: number;
+  /** Decode the LTTng event headers with the generic compiled program instead of the dedicated one (tests). */
+  genericHeaders?: boolean;
 }
 
 /** Most distinct tids remembered by `comm()`; more are counted in `commTableFull`. */
@@ -166,7 +168,13 @@ export class CtfSource implements TraceSource {
     this.arch = options.arch ?? inferArch(trace.env, declaredSyscalls(trace, d), longBitsOf(trace));
     this.syscalls = new SyscallTable(this.arch === 'x86_64');
     const registry = new FormatRegistry();
-    this.compiled = compileTrace(trace, metadataPath, planner(d, this.syscalls), registry);
+    this.compiled = compileTrace(
+      trace,
+      metadataPath,
+      planner(d, this.syscalls),
+      registry,
+      options.genericHeaders === true,
+    );
     this.schema = new EventSchema(registry.formats, 8, true);
     this.hasTid = this.compiled.hasTidContext;
     this.hasProcname = this.compiled.hasProcnameContext;
