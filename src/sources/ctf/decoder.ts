@@ -126,6 +126,8 @@ export class StreamDecoder {
   private base = 0;
   private pos = 0;
   private end = 0;
+  /** Bit position of the current event's header. */
+  private evStart = 0;
   private dyn = 0;
   /** Registers: decoded values other fields refer to (R_ID, R_TID, sequence lengths, variant tags). */
   readonly regs: Float64Array;
@@ -216,6 +218,7 @@ export class StreamDecoder {
         this.inPacket = false;
         continue;
       }
+      this.evStart = at;
       let st: number;
       if (s.headerShape !== undefined) {
         this.pos = at;
@@ -250,13 +253,14 @@ export class StreamDecoder {
     }
   }
 
+  /** File offset of the event being decoded. */
   private eventOffset(): number {
-    return this.packetOffset + Math.floor(this.pos / 8);
+    return this.packetOffset + Math.floor(this.evStart / 8);
   }
 
   private skipPacket(status: number, what: string): void {
     const name = status < 0 ? 'ctf_unknown_event_id' : STATUS_NAMES[status];
-    const lost = Math.max(0, Math.ceil((this.end - this.pos) / 8));
+    const lost = Math.max(0, Math.ceil((this.end - this.evStart) / 8));
     const why =
       status < 0
         ? what
