@@ -135,7 +135,14 @@ function packet(cpu: number, begin: bigint, end: bigint, discarded: number, nseq
   const size = Math.ceil(content / 64) * 64;
   const p = new Bytes().u32(0xc1fc1fc1);
   for (const x of UUID_BYTES) p.u8(x);
-  p.u32(0).u64(begin).u64(end).u64(BigInt(content * 8)).u64(BigInt(size * 8)).u64(BigInt(discarded)).u32(cpu).u16(nseq);
+  p.u32(0)
+    .u64(begin)
+    .u64(end)
+    .u64(BigInt(content * 8))
+    .u64(BigInt(size * 8))
+    .u64(BigInt(discarded))
+    .u32(cpu)
+    .u16(nseq);
   p.put(body);
   while (p.b.length < size) p.u8(0);
   return p;
@@ -144,7 +151,12 @@ function packet(cpu: number, begin: bigint, end: bigint, discarded: number, nseq
 function switchEvent(ts: bigint, prev: [string, number], next: [string, number], state: bigint, ext = false): Bytes {
   return header(0, ts, prev[1], prev[0], ext)
     .put(new Bytes().text(prev[0], 16).u32(prev[1]).u32(20).u64(state))
-    .put(new Bytes().text(next[0], 16).u32(next[1]).u32(-5 >>> 0));
+    .put(
+      new Bytes()
+        .text(next[0], 16)
+        .u32(next[1])
+        .u32(-5 >>> 0),
+    );
 }
 
 let dir: string;
@@ -158,7 +170,13 @@ before(async () => {
     .put(new Bytes().u16((0b101 & 7) | (4321 << 3))) // small = -3 (3-bit signed), rest = 4321
     .put(new Bytes().f64(0.375).u8(6)) // kind 6 is in "C" = 5 ... 7
     .put(new Bytes().u16(0xbeef)) // variant option C: uint16
-    .put(new Bytes().u8(3).u16(1).u16(-2 >>> 0).u16(300)) // n = 3, vals
+    .put(
+      new Bytes()
+        .u8(3)
+        .u16(1)
+        .u16(-2 >>> 0)
+        .u16(300),
+    ) // n = 3, vals
     .put(new Bytes().text('abc', 3)) // text[nseq = 3]
     .put(new Bytes().text('hello'))
     .put(new Bytes().u32(7).u32(8).u32(0xffffffff));
@@ -194,7 +212,11 @@ interface Seen {
   bytes: Uint8Array;
 }
 
-async function readAll(): Promise<{ seen: Seen[]; lost: [number, number, number][]; src: Awaited<ReturnType<typeof openCtfTrace>> }> {
+async function readAll(): Promise<{
+  seen: Seen[];
+  lost: [number, number, number][];
+  src: Awaited<ReturnType<typeof openCtfTrace>>;
+}> {
   const src = await openCtfTrace(dir);
   const seen: Seen[] = [];
   const lost: [number, number, number][] = [];
@@ -223,7 +245,11 @@ function field(s: Seen, name: string): { off: number; size: number; dv: DataView
 }
 const i32 = (s: Seen, n: string) => {
   const f = field(s, n);
-  return f.size === 8 ? Number(f.dv.getBigInt64(f.off, true)) : f.size === 2 ? f.dv.getInt16(f.off, true) : f.dv.getInt32(f.off, true);
+  return f.size === 8
+    ? Number(f.dv.getBigInt64(f.off, true))
+    : f.size === 2
+      ? f.dv.getInt16(f.off, true)
+      : f.dv.getInt32(f.off, true);
 };
 const u = (s: Seen, n: string) => {
   const f = field(s, n);
@@ -263,7 +289,10 @@ test('merge order, timestamps (27-bit wrap, extended), CPUs, tids from the _tid 
   assert.equal(src.originNs, 1000000000000n + T0 + 5n);
   assert.equal(src.cpus, 2);
   assert.equal(src.arch, 'x86_64');
-  assert.deepEqual(src.streamPaths.map((p) => p.slice(dir.length + 1)), ['chan_0', 'chan_1']);
+  assert.deepEqual(
+    src.streamPaths.map((p) => p.slice(dir.length + 1)),
+    ['chan_0', 'chan_1'],
+  );
   assert.equal(src.comm(42), 'worker', 'from the _procname context');
   assert.equal(src.comm(7), 'sh');
 });
@@ -323,7 +352,10 @@ test('generic lttng: format — BE, bit fields, float, enum, variant, sequences,
   assert.equal(str(e, 'text'), 'abc', 'length from stream.packet.context.nseq');
   assert.equal(str(e, 'name'), 'hello');
   const arr = field(e, 'arr');
-  assert.deepEqual([0, 1, 2].map((k) => arr.dv.getUint32(arr.off + 4 * k, true)), [7, 8, 0xffffffff]);
+  assert.deepEqual(
+    [0, 1, 2].map((k) => arr.dv.getUint32(arr.off + 4 * k, true)),
+    [7, 8, 0xffffffff],
+  );
 });
 
 test('strict mode throws a one-line CtfStreamError at a damaged packet', async () => {

@@ -64,6 +64,9 @@ export const FETCH_OK = 0;
 export const FETCH_END = 1;
 export const FETCH_NEED_IO = 2;
 
+/** CPU ids at or above this are taken as damage (the source keeps per-CPU arrays). */
+export const MAX_CPUS = 65536;
+
 /** Largest packet accepted (the whole packet is held in memory while it is decoded). */
 export const MAX_PACKET_BYTES = 256 * 1024 * 1024;
 
@@ -382,7 +385,11 @@ export class StreamDecoder {
       );
       this.stopAfterPacket = true;
     }
-    if (s.cpuIdOff >= 0) this.cpu = sdv.getUint32(s.cpuIdOff, true);
+    if (s.cpuIdOff >= 0) {
+      const cpu = sdv.getUint32(s.cpuIdOff, true);
+      if (cpu < MAX_CPUS) this.cpu = cpu;
+      else this.fail('ctf_bad_cpu_id', off, `cpu_id ${cpu} out of range; keeping CPU ${this.cpu}`, 0);
+    }
     if (s.discardedOff >= 0) {
       const d = readU64(sdv, s.discardedOff);
       if (this.lastDiscarded >= 0 && d !== this.lastDiscarded) {
