@@ -9,6 +9,7 @@
  * enclosing structures first, then the dynamic scopes, or an absolute `stream.packet.context.x` path).
  */
 import type { EventFormat, FieldFormat, FieldKind } from '../../ftrace/types.ts';
+import type { GeneratedDecoder } from './codegen.ts';
 import { CtfMetadataError } from './errors.ts';
 import {
   F_BE,
@@ -72,6 +73,11 @@ export interface CompiledEvent {
   ctfId: number;
   streamId: number;
   code: Int32Array;
+  /**
+   * Generated straight-line decoder for `code` (codegen.ts), made by the decoder when the event first occurs (most
+   * declared events never do); null when the program needs the interpreter or generation is off.
+   */
+  fast: GeneratedDecoder | null | undefined;
   /** The synthetic format its records are laid out in (shared by every LTTng event mapped onto it). */
   format: EventFormat;
   special: number;
@@ -712,8 +718,8 @@ export function compileTrace(
   file: string,
   plan: (ev: CtfEventClass) => EventPlan,
   registry: FormatRegistry,
-  /** Decode LTTng event headers with the generic program too (tests compare both paths). */
-  genericHeaders = false,
+  /** Interpret every program: no dedicated LTTng header decoder, no generated code (tests compare both paths). */
+  interpretOnly = false,
 ): CompiledTrace {
   const c = new Compiler(trace, file);
 
@@ -778,13 +784,16 @@ export function compileTrace(
       prog[3] = zero ? F_ZERO : 0;
       prog[6] = fixed;
       pending.push(() => {
-        events[ev.id]!.code = foldSkips(prog, c.tables);
+        const e = events[ev.id]!;
+        e.code = foldSkips(prog, c.tables);
+        if (interpretOnly) e.fast = null;
       });
       events[ev.id] = {
         name: ev.name,
         ctfId: ev.id,
         streamId: s.id,
         code: EMPTY,
+        fast: undefined,
         format,
         special: p.special,
       };
@@ -800,7 +809,7 @@ export function compileTrace(
       packetContext: EMPTY,
       header: EMPTY,
       headerAlign: s.eventHeader ? Math.max(8, alignOf(s.eventHeader)) : 8,
-      headerShape: s.eventHeader && !genericHeaders ? headerShape(s.eventHeader, trace.byteOrder) : undefined,
+      headerShape: s.eventHeader && !interpretOnly ? headerShape(s.eventHeader, trace.byteOrder) : undefined,
       events,
       packetSizeOff: off(pc, 'packet_size'),
       contentSizeOff: off(pc, 'content_size'),

@@ -4,6 +4,7 @@
  * the buffer when `fetch()` answers `NEED_IO`. Nothing here throws or allocates per event; problems are reported
  * through `onError` with a named status, and the rest of the damaged packet (or stream) is skipped.
  */
+import { type GenState, generate } from './codegen.ts';
 import {
   type CompiledEvent,
   type CompiledStream,
@@ -54,6 +55,7 @@ import {
   STATUS_NAMES,
   W,
 } from './ops.ts';
+import { rwbsString } from './rwbs.ts';
 
 const TWO32 = 4294967296;
 const POW2: number[] = [];
@@ -72,42 +74,6 @@ export const MAX_PACKET_BYTES = 256 * 1024 * 1024;
 
 /** Called for every problem found in the stream: a status name, the file offset, and a one-line description. */
 export type ErrorSink = (status: string, offset: number, detail: string, bytesLost: number) => void;
-
-/** ftrace `rwbs` letters from an LTTng rwbs bit mask (lttng-modules instrumentation/events/block.h). */
-function rwbsString(v: number, old: boolean, out: Uint8Array, dst: number, size: number): void {
-  // Bit layouts: ≤ 2.1: W=0 D=1 R=2 A=3 S=4 M=5 E=6; later: W=0 D=1 R=2 A=3 B=4 S=5 M=6 E=7 F(flush)=8 FUA=9 PREFLUSH=10.
-  const W_ = 1;
-  const D = 2;
-  const R = 4;
-  const A = 8;
-  const B = old ? 0 : 16;
-  const S = old ? 16 : 32;
-  const M = old ? 32 : 64;
-  const E = old ? 64 : 128;
-  const FL = old ? 0 : 256;
-  const FUA = old ? 0 : 512;
-  const PF = old ? 0 : 1024;
-  let n = 0;
-  const put = (c: number) => {
-    if (n < size - 1) out[dst + n++] = c;
-  };
-  const data = v & (W_ | D | R);
-  if (v & PF || (v & FL && data !== 0)) put(70); // F: preflush
-  if (v & W_) put(87);
-  else if (v & D) {
-    put(68);
-    if (v & E) put(69);
-  } else if (v & R) put(82);
-  else if (v & FL) put(70);
-  else put(78); // N
-  if (v & FUA) put(70);
-  if (v & A) put(65);
-  if (v & B) put(66);
-  if (v & S) put(83);
-  if (v & M) put(77);
-  if (v & E && !(v & D)) put(69);
-  for (let k = n; k < size; k++) out[dst + k] = 0;
-}
 
 /**
  * Decoding state of one stream: its buffer window, bit position, clock, registers and output payload. `fetch()`
@@ -167,8 +133,10 @@ export class StreamDecoder {
   ts = 0;
   /** Payload length of the current event. */
   len = 0;
-  /** Strings or sequences cut to fit the 64 KiB payload. */
+  /** Strings or sequences cut to fit the 64 KiB payload (by the interpreter; generated code counts in `gen`). */
   truncated = 0;
+  /** Position and payload end exchanged with generated decoders (codegen.ts). */
+  readonly gen: GenState = { pos: 0, dyn: 0, truncated: 0 };
   /** Called with the buffer index of every 64-bit clock field decoded (trace rewriting tools only). */
   onClock64: ((index: number) => void) | undefined;
 
@@ -237,7 +205,14 @@ export class StreamDecoder {
         this.skipPacket(-1, `unknown event id ${id}`);
         continue;
       }
-      st = this.exec(ev.code, this.out, this.odv);
+      if (ev.fast === undefined) ev.fast = generate(ev.code, rwbsString) ?? null;
+      if (ev.fast !== null) {
+        const g = this.gen;
+        g.dyn = this.dyn;
+        st = ev.fast(g, this.buf, this.dv, this.base, this.pos, this.end, this.out, this.odv, this.regs);
+        this.pos = g.pos;
+        this.dyn = g.dyn;
+      } else st = this.exec(ev.code, this.out, this.odv);
       if (st !== ST_OK) {
         this.skipPacket(st, `event "${ev.name}"`);
         continue;

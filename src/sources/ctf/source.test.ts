@@ -140,9 +140,9 @@ const EXPECT: Record<string, Expect> = {
 
 describe('event counts equal the README (babeltrace) counts', () => {
   for (const [name, e] of Object.entries(EXPECT)) {
-    for (const genericHeaders of [false, true]) {
-      test(`${name}${genericHeaders ? ' (generic header program)' : ''}`, async () => {
-        const c = await countEvents(dir(name), { genericHeaders });
+    for (const interpretOnly of [false, true]) {
+      test(`${name}${interpretOnly ? ' (interpreter only)' : ''}`, async () => {
+        const c = await countEvents(dir(name), { interpretOnly });
         assert.equal(c.total, e.total);
         assert.equal(c.stats.records, e.total);
         assert.deepEqual(c.stats.errors, {});

@@ -32,7 +32,7 @@ import { inferArch, SyscallTable } from './syscalls.ts';
 import type { CtfTrace } from './types.ts';
 
 export interface CtfOpenOptions {
-  /** Bytes read per stream at a time (default 1 MiB; a packet larger than this is read whole). */
+  /** Bytes read per stream at a time (default 256 KiB; a packet larger than this is read whole). */
   chunkSize?: number;
   /** Throw `CtfStreamError` at the first damaged packet instead of skipping it and counting the loss. */
   strict?: boolean;
@@ -40,8 +40,8 @@ export interface CtfOpenOptions {
   arch?: string;
   /** How far into each stream to look for its first `sched_switch` (initial tid per CPU); default 64 MiB. */
   prescanBytes?: number;
-  /** Decode the LTTng event headers with the generic compiled program instead of the dedicated one (tests). */
-  genericHeaders?: boolean;
+  /** Run every decoding program in the interpreter: no dedicated LTTng header decoder, no generated code (tests). */
+  interpretOnly?: boolean;
 }
 
 /** Most distinct tids remembered by `comm()`; more are counted in `commTableFull`. */
@@ -161,7 +161,7 @@ export class CtfSource implements TraceSource {
     readonly metadataPath: string,
     private readonly options: CtfOpenOptions,
   ) {
-    this.chunk = Math.max(4096, options.chunkSize ?? 1024 * 1024);
+    this.chunk = Math.max(4096, options.chunkSize ?? 256 * 1024);
     const d = dialectOf(trace);
     this.prevStateMask = d.prevState.mask;
     this.prevStatePreempted = d.prevState.preempted;
@@ -173,7 +173,7 @@ export class CtfSource implements TraceSource {
       metadataPath,
       planner(d, this.syscalls),
       registry,
-      options.genericHeaders === true,
+      options.interpretOnly === true,
     );
     this.schema = new EventSchema(registry.formats, 8, true);
     this.hasTid = this.compiled.hasTidContext;
@@ -293,11 +293,17 @@ export class CtfSource implements TraceSource {
       for (;;) {
         let st = dec.fetch();
         while (st === FETCH_NEED_IO && dec.needOffset < limit) {
-          const len = Math.max(dec.needLength, this.chunk);
-          if (buf.length < len) buf = new Uint8Array(len);
-          const got = await readAt(f.fh, buf, Math.min(len, f.size - dec.needOffset), dec.needOffset);
-          dec.setBuffer(buf, dec.needOffset, got);
-          if (got < dec.needLength) break;
+          const main = f.dec;
+          if (dec.needOffset >= main.bufStart && dec.needOffset + dec.needLength <= main.bufStart + main.bufLen) {
+            // already read by the stream's own decoder (which does not move until run()): no I/O
+            dec.setBuffer(f.buf, main.bufStart, main.bufLen);
+          } else {
+            const len = Math.max(dec.needLength, this.chunk);
+            if (buf.length < len) buf = new Uint8Array(len);
+            const got = await readAt(f.fh, buf, Math.min(len, f.size - dec.needOffset), dec.needOffset);
+            dec.setBuffer(buf, dec.needOffset, got);
+            if (got < dec.needLength) break;
+          }
           st = dec.fetch();
         }
         if (st !== FETCH_OK) break;
@@ -403,7 +409,7 @@ export class CtfSource implements TraceSource {
       }
     } finally {
       let truncated = 0;
-      for (const f of files) truncated += f.dec.truncated;
+      for (const f of files) truncated += f.dec.truncated + f.dec.gen.truncated;
       if (truncated > 0) this.stats.errors.ctf_payload_truncated = truncated;
       await this.close();
     }

@@ -50,8 +50,6 @@ const MAX_ARRAY_LENGTH = 1 << 24;
 /** Largest event or stream id accepted. */
 export const MAX_ID = 1 << 20;
 
-const PUNCT3 = ['...'];
-const PUNCT2 = [':='];
 const PUNCT1 = '{}[]()<>;:=,.-+*';
 
 function lex(text: string, fail: (pos: number, msg: string) => never): Token[] {
@@ -89,14 +87,19 @@ function lex(text: string, fail: (pos: number, msg: string) => never): Token[] {
     }
     if (c >= 48 && c <= 57) {
       let j = i + 1;
-      if (c === 48 && (text[j] === 'x' || text[j] === 'X')) {
+      if (c === 48 && (text.charCodeAt(j) | 32) === 120 /* x */) {
         j++;
-        while (j < n && /[0-9a-fA-F]/.test(text[j])) j++;
+        for (;;) {
+          const d = text.charCodeAt(j);
+          if ((d >= 48 && d <= 57) || ((d | 32) >= 97 && (d | 32) <= 102)) j++;
+          else break;
+        }
       } else {
         while (j < n && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
       }
       const digits = text.slice(i, j);
-      while (j < n && /[uUlL]/.test(text[j])) j++; // C integer suffixes
+      // C integer suffixes (u, l)
+      while (j < n && ((text.charCodeAt(j) | 32) === 117 || (text.charCodeAt(j) | 32) === 108)) j++;
       toks.push({ kind: Tok.Num, text: digits, pos: i });
       i = j;
       continue;
@@ -119,25 +122,16 @@ function lex(text: string, fail: (pos: number, msg: string) => never): Token[] {
       i = j + 1;
       continue;
     }
-    let matched = false;
-    for (const p of PUNCT3) {
-      if (text.startsWith(p, i)) {
-        toks.push({ kind: Tok.Punct, text: p, pos: i });
-        i += p.length;
-        matched = true;
-        break;
-      }
+    if (c === 46 /* . */ && text.charCodeAt(i + 1) === 46 && text.charCodeAt(i + 2) === 46) {
+      toks.push({ kind: Tok.Punct, text: '...', pos: i });
+      i += 3;
+      continue;
     }
-    if (matched) continue;
-    for (const p of PUNCT2) {
-      if (text.startsWith(p, i)) {
-        toks.push({ kind: Tok.Punct, text: p, pos: i });
-        i += p.length;
-        matched = true;
-        break;
-      }
+    if (c === 58 /* : */ && text.charCodeAt(i + 1) === 61 /* = */) {
+      toks.push({ kind: Tok.Punct, text: ':=', pos: i });
+      i += 2;
+      continue;
     }
-    if (matched) continue;
     if (PUNCT1.includes(text[i])) {
       toks.push({ kind: Tok.Punct, text: text[i], pos: i });
       i++;
