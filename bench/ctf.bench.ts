@@ -71,74 +71,102 @@ export async function buildConcatenatedTrace(src: string, out: string, copies: n
   }
 }
 
-/** Reads the whole trace once, counting records; returns events/s (open included). */
-async function readRate(dir: string): Promise<{ rate: number; events: number; ms: number }> {
+/** Events/s of one pass, by wall clock and by CPU time (user + system) of this process. */
+interface Rate {
+  wall: number;
+  cpu: number;
+  events: number;
+  ms: number;
+}
+
+async function timed(fn: () => Promise<number>): Promise<Rate> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const src = await openCtfTrace(dir);
-  let n = 0;
-  await src.run({
-    record() {
-      n++;
-    },
-  });
+  const events = await fn();
   const ms = performance.now() - t0;
-  return { rate: (n / ms) * 1000, events: n, ms };
+  const c = process.cpuUsage(c0);
+  const cpuMs = (c.user + c.system) / 1000;
+  return { wall: (events / ms) * 1000, cpu: (events / cpuMs) * 1000, events, ms };
+}
+
+function best(rs: Rate[]): Rate {
+  return {
+    wall: Math.max(...rs.map((r) => r.wall)),
+    cpu: Math.max(...rs.map((r) => r.cpu)),
+    events: rs[0].events,
+    ms: Math.min(...rs.map((r) => r.ms)),
+  };
+}
+
+/** Reads the whole trace once (open included), counting records. */
+function readAll(dir: string): Promise<Rate> {
+  return timed(async () => {
+    const src = await openCtfTrace(dir);
+    let n = 0;
+    await src.run({
+      record() {
+        n++;
+      },
+    });
+    return n;
+  });
 }
 
 /** Reads the trace and pairs sys_enter/sys_exit per tid with the core tracker, as lttng-syscallstats does. */
-async function syscallRate(dir: string): Promise<{ rate: number; pairs: number }> {
-  const t0 = performance.now();
-  const src = await openCtfTrace(dir);
-  const enter = src.schema.find('raw_syscalls:sys_enter')?.id ?? -1;
-  const exit = src.schema.find('raw_syscalls:sys_exit')?.id ?? -1;
-  const t = createTracker({ capacity: 65536, threshold: 1e15 });
-  const count = new Float64Array(20000);
-  const total = new Float64Array(20000);
-  let n = 0;
-  let pairs = 0;
-  await src.run({
-    record(r) {
-      n++;
-      if (r.id === enter) t.eventIn(r.pid, r.ts, { unique: true });
-      else if (r.id === exit) {
-        const lat = t.eventOut(r.pid, r.ts);
-        if (lat >= 0) {
-          const id = r.view.getInt32(r.off + 8, true);
-          const k = id >= 0 && id < 20000 ? id : 0;
-          count[k]++;
-          total[k] += lat;
-          pairs++;
+function readAndPair(dir: string): Promise<Rate> {
+  return timed(async () => {
+    const src = await openCtfTrace(dir);
+    const enter = src.schema.find('raw_syscalls:sys_enter')?.id ?? -1;
+    const exit = src.schema.find('raw_syscalls:sys_exit')?.id ?? -1;
+    const t = createTracker({ capacity: 65536, threshold: 1e15 });
+    const count = new Float64Array(20000);
+    const total = new Float64Array(20000);
+    let n = 0;
+    await src.run({
+      record(r) {
+        n++;
+        if (r.id === enter) t.eventIn(r.pid, r.ts, { unique: true });
+        else if (r.id === exit) {
+          const lat = t.eventOut(r.pid, r.ts);
+          if (lat >= 0) {
+            const id = r.view.getInt32(r.off + 8, true);
+            const k = id >= 0 && id < 20000 ? id : 0;
+            count[k]++;
+            total[k] += lat;
+          }
         }
-      }
-    },
+      },
+    });
+    return n;
   });
-  const ms = performance.now() - t0;
-  return { rate: (n / ms) * 1000, pairs };
 }
 
-/** Wall time of a fresh `node` process reading the trace once (what a one-shot CLI run costs). */
-function coldNodeMs(dir: string): number {
+/** Wall and CPU (user + system) milliseconds of a command, from bash's `time`. */
+function timeCommand(argv: string[]): { wall: number; cpu: number } | undefined {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const t0 = performance.now();
+  const r = spawnSync('bash', ['-c', `TIMEFORMAT='%3U %3S'; time ${quoted} > /dev/null 2>/tmp/ctf-bench-stderr`], {
+    encoding: 'utf8',
+  });
+  const wall = performance.now() - t0;
+  if (r.status !== 0) return undefined;
+  const [u, sy] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  return { wall, cpu: (u + sy) * 1000 };
+}
+
+/** A fresh `node` process reading the trace once (what a one-shot CLI run costs). */
+function coldNode(dir: string): { wall: number; cpu: number } | undefined {
   const script = `import('${resolve(import.meta.dirname, '../dist/sources/ctf/index.js')}').then(async (m) => {
     const s = await m.openCtfTrace(${JSON.stringify(dir)}); let n = 0; await s.run({ record() { n++; } });
     if (n === 0) process.exit(1); })`;
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['-e', script], { stdio: 'inherit' });
-  if (r.status !== 0) return Number.NaN;
-  return performance.now() - t0;
+  return timeCommand([process.execPath, '-e', script]);
 }
 
-/** Wall time of `lttng-syscallstats` on `dir`, or undefined when it is not installed. */
-function lttngSyscallstatsMs(dir: string): number | undefined {
+/** `lttng-syscallstats` on `dir`, or undefined when it is not installed. */
+function lttngSyscallstats(dir: string): { wall: number; cpu: number } | undefined {
   const bin = '/usr/bin/lttng-syscallstats';
   if (!existsSync(bin)) return undefined;
-  const t0 = performance.now();
-  const r = spawnSync(bin, ['--no-progress', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) {
-    console.log(`  lttng-syscallstats failed: ${r.stderr.toString().trim().split('\n').pop()}`);
-    return undefined;
-  }
-  return ms;
+  return timeCommand([bin, '--no-progress', dir]);
 }
 
 export interface CtfBenchOptions {
@@ -155,65 +183,68 @@ export async function ctfBench(opts: CtfBenchOptions): Promise<{ rows: BenchResu
   let bigBytes = 0;
   for (const n of await readdir(big)) bigBytes += (await stat(join(big, n))).size;
 
-  for (let k = 0; k < 2; k++) await readRate(MANY_THREADS); // warm-up
-  let best = { rate: 0, events: 0, ms: 0 };
-  for (let k = 0; k < 5; k++) {
-    const r = await readRate(MANY_THREADS);
-    if (r.rate > best.rate) best = r;
+  const runs = async (fn: () => Promise<Rate>, n: number) => {
+    const rs: Rate[] = [];
+    for (let k = 0; k < n; k++) rs.push(await fn());
+    return best(rs);
+  };
+  await runs(() => readAll(MANY_THREADS), 2); // warm-up
+  const small = await runs(() => readAll(MANY_THREADS), 7);
+  const smallPair = await runs(() => readAndPair(MANY_THREADS), 7);
+  const large = await runs(() => readAll(big), 3);
+  const largePair = await runs(() => readAndPair(big), 3);
+  const cold = coldNode(MANY_THREADS);
+  const lt = lttngSyscallstats(MANY_THREADS);
+  const ev = small.events;
+  const lw = lt ? (ev / lt.wall) * 1000 : undefined;
+  const lc = lt ? (ev / lt.cpu) * 1000 : undefined;
+  rows.push({ name: 'many-threads read+map, wall', value: small.wall, baseline: lw, unit: 'ev/s' });
+  rows.push({ name: 'many-threads read+map, CPU time', value: small.cpu, baseline: lc, unit: 'ev/s' });
+  rows.push({ name: 'many-threads read+map+syscall pairs, CPU', value: smallPair.cpu, baseline: lc, unit: 'ev/s' });
+  if (cold) {
+    rows.push({
+      name: 'many-threads fresh node process, wall',
+      value: (ev / cold.wall) * 1000,
+      baseline: lw,
+      unit: 'ev/s',
+    });
+    rows.push({
+      name: 'many-threads fresh node process, CPU',
+      value: (ev / cold.cpu) * 1000,
+      baseline: lc,
+      unit: 'ev/s',
+    });
   }
-  let bestSys = { rate: 0, pairs: 0 };
-  for (let k = 0; k < 5; k++) {
-    const r = await syscallRate(MANY_THREADS);
-    if (r.rate > bestSys.rate) bestSys = r;
-  }
-  let bigBest = { rate: 0, events: 0, ms: 0 };
-  for (let k = 0; k < 3; k++) {
-    const r = await readRate(big);
-    if (r.rate > bigBest.rate) bigBest = r;
-  }
-  let bigSys = { rate: 0, pairs: 0 };
-  for (let k = 0; k < 3; k++) {
-    const r = await syscallRate(big);
-    if (r.rate > bigSys.rate) bigSys = r;
-  }
-  const cold = coldNodeMs(MANY_THREADS);
-  const lttngMs = lttngSyscallstatsMs(MANY_THREADS);
-  const lttngRate = lttngMs === undefined ? undefined : (best.events / lttngMs) * 1000;
-  rows.push({ name: 'many-threads: read + map, events/s', value: best.rate, baseline: lttngRate, unit: 'ev/s' });
-  rows.push({
-    name: 'many-threads: + syscall pairing, events/s',
-    value: bestSys.rate,
-    baseline: lttngRate,
-    unit: 'ev/s',
-  });
-  const coldRate = (best.events / cold) * 1000;
-  rows.push({ name: 'many-threads: fresh node process, events/s', value: coldRate, baseline: lttngRate, unit: 'ev/s' });
-  let bigLttng: number | undefined;
+  let blw: number | undefined;
+  let blc: number | undefined;
   if (opts.lttngOnLarge) {
-    const ms = lttngSyscallstatsMs(big);
-    if (ms !== undefined) bigLttng = (bigBest.events / ms) * 1000;
+    const b = lttngSyscallstats(big);
+    if (b) {
+      blw = (large.events / b.wall) * 1000;
+      blc = (large.events / b.cpu) * 1000;
+    }
   }
+  rows.push({ name: `${opts.copies}x read+map, wall`, value: large.wall, baseline: blw, unit: 'ev/s' });
+  rows.push({ name: `${opts.copies}x read+map, CPU time`, value: large.cpu, baseline: blc ?? lc, unit: 'ev/s' });
   rows.push({
-    name: `${opts.copies}x many-threads: read + map, events/s`,
-    value: bigBest.rate,
-    baseline: bigLttng,
+    name: `${opts.copies}x read+map+syscall pairs, CPU`,
+    value: largePair.cpu,
+    baseline: blc ?? lc,
     unit: 'ev/s',
   });
-  rows.push({
-    name: `${opts.copies}x many-threads: + syscall pairing`,
-    value: bigSys.rate,
-    baseline: bigLttng,
-    unit: 'ev/s',
-  });
+  notes.push(`many-threads: ${ev} events; best pass ${small.ms.toFixed(1)} ms (open + run)`);
+  if (cold) notes.push(`fresh node process: ${cold.wall.toFixed(0)} ms wall, ${cold.cpu.toFixed(0)} ms CPU`);
   notes.push(
-    `many-threads: ${best.events} events, best read ${best.ms.toFixed(1)} ms; ${bestSys.pairs} syscall pairs; ` +
-      `fresh process ${cold.toFixed(0)} ms`,
+    `${opts.copies}x trace: ${large.events} events, ${(bigBytes / 1048576).toFixed(1)} MiB, best pass ${large.ms.toFixed(0)} ms`,
   );
-  notes.push(
-    `${opts.copies}x trace: ${bigBest.events} events, ${(bigBytes / 1048576).toFixed(1)} MiB, best read ${bigBest.ms.toFixed(0)} ms`,
-  );
-  if (lttngMs === undefined) {
+  if (lt === undefined) {
     notes.push('lttng-syscallstats not installed (apt-get install python3-lttnganalyses): no baseline');
-  } else notes.push(`lttng-syscallstats on many-threads: ${lttngMs.toFixed(0)} ms wall (baseline = events / wall)`);
+  } else {
+    notes.push(`lttng-syscallstats on many-threads: ${lt.wall.toFixed(0)} ms wall, ${lt.cpu.toFixed(0)} ms CPU`);
+    if (!opts.lttngOnLarge)
+      notes.push(
+        `${opts.copies}x rows compare with lttng-syscallstats' many-threads rate (CTF_BENCH_LTTNG_LARGE=1 runs it on the large trace)`,
+      );
+  }
   return { rows, notes };
 }

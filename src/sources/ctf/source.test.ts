@@ -203,7 +203,7 @@ describe('timestamps, order, CPUs', () => {
 
 describe('common_pid: the task running on the CPU', () => {
   for (const name of Object.keys(EXPECT)) {
-    test(`${name}: every event between two sched_switch on a CPU carries the prev_tid of the next one`, async () => {
+    test(`${name}: every event between two sched_switch on a CPU carries the prev_tid of the next one`, async (t) => {
       // The trace has no _tid context: the source tracks next_tid per CPU (and finds the task running before the
       // first switch by reading ahead). The next switch's prev_tid is independent evidence of who was running.
       const src = await openCtfTrace(dir(name));
@@ -231,6 +231,7 @@ describe('common_pid: the task running on the CPU', () => {
         },
       });
       assert.ok(checked > 10000, `checked ${checked}`);
+      t.diagnostic(`${checked} events checked`);
       assert.equal(wrong, 0);
       assert.equal(src.unknownTid, 0);
     });
