@@ -380,7 +380,7 @@ class MappedLayout implements Emitter {
     return undefined;
   }
 
-  int(path: string[], t: IntType, float: boolean) {
+  int(path: string[], _t: IntType, float: boolean) {
     const f = this.find(path);
     if (f === undefined || float) return undefined;
     if (f.conv !== undefined && f.kind === 'array') {
@@ -389,14 +389,12 @@ class MappedLayout implements Emitter {
     }
     if (f.kind !== 'int') return undefined;
     this.assigned.add(f);
-    void t;
     return { dst: f.offset, size: f.size, flags: 0 };
   }
-  bytes(path: string[], count: number) {
+  bytes(path: string[]) {
     const f = this.find(path);
     if (f === undefined || f.kind !== 'array' || f.conv !== undefined) return undefined;
     this.assigned.add(f);
-    void count;
     return { dst: f.offset, size: f.size };
   }
   ints() {

@@ -55,7 +55,14 @@ interface StreamFile {
   name: string;
   fh: FileHandle;
   size: number;
+  /** The buffer the decoder reads. */
   buf: Uint8Array;
+  /** The other buffer: target of the read-ahead, then swapped in. */
+  spare: Uint8Array;
+  /** Read-ahead of the bytes after `buf`, started as soon as `buf` is filled. */
+  ahead: { start: number; done: Promise<number> } | undefined;
+  /** Largest read the decoder asked for (a packet). */
+  maxPacket: number;
   dec: StreamDecoder;
   /** Has a decoded event waiting to be delivered. */
   live: boolean;
@@ -153,7 +160,19 @@ export class CtfSource implements TraceSource {
   private readonly chunk: number;
   private readonly utf8 = new TextDecoder('utf-8');
   private readonly record: TraceRecord;
-  private readonly offs = { fork: [28, 44], statedumpTid: -1, statedumpName: -1 };
+  /** Offsets of the fields the source itself reads, from the synthetic formats (mapping.ts layouts). */
+  private readonly at = {
+    prevPid: 0,
+    prevComm: 0,
+    nextPid: 0,
+    nextComm: 0,
+    childPid: 0,
+    childComm: 0,
+    execPid: 0,
+    sysId: 8,
+    statedumpTid: -1,
+    statedumpName: -1,
+  };
 
   constructor(
     readonly dir: string,
@@ -179,10 +198,21 @@ export class CtfSource implements TraceSource {
     this.hasTid = this.compiled.hasTidContext;
     this.hasProcname = this.compiled.hasProcnameContext;
     this.clock = this.compiled.clock?.name ?? 'cycles';
+    const off = (sys: string, name: string, field: string) =>
+      registry.formats.find((f) => f.system === sys && f.name === name)?.byName.get(field)?.offset ?? -1;
+    const at = this.at;
+    at.prevPid = off('sched', 'sched_switch', 'prev_pid');
+    at.prevComm = off('sched', 'sched_switch', 'prev_comm');
+    at.nextPid = off('sched', 'sched_switch', 'next_pid');
+    at.nextComm = off('sched', 'sched_switch', 'next_comm');
+    at.childPid = off('sched', 'sched_process_fork', 'child_pid');
+    at.childComm = off('sched', 'sched_process_fork', 'child_comm');
+    at.execPid = off('sched', 'sched_process_exec', 'pid');
+    at.sysId = Math.max(off('raw_syscalls', 'sys_enter', 'id'), off('raw_syscalls', 'sys_exit', 'id'), 8);
     const sd = registry.formats.find((f) => f.system === 'lttng' && f.name === 'lttng_statedump_process_state');
-    this.offs.statedumpTid = sd?.byName.get('tid')?.offset ?? -1;
+    at.statedumpTid = sd?.byName.get('tid')?.offset ?? -1;
     const nameField = sd?.byName.get('name');
-    this.offs.statedumpName = nameField?.kind === 'array' ? nameField.offset : -1;
+    at.statedumpName = nameField?.kind === 'array' ? nameField.offset : -1;
     this.record = {
       cpu: 0,
       ts: 0,
@@ -231,7 +261,18 @@ export class CtfSource implements TraceSource {
       const dec = new StreamDecoder(this.compiled, path, size, index, (st, off, detail, lost) =>
         this.fault(path, st, off, detail, lost),
       );
-      this.files.push({ path, name, fh, size, buf: new Uint8Array(0), dec, live: false });
+      this.files.push({
+        path,
+        name,
+        fh,
+        size,
+        buf: new Uint8Array(0),
+        spare: new Uint8Array(0),
+        ahead: undefined,
+        maxPacket: 0,
+        dec,
+        live: false,
+      });
       this.streamPaths.push(path);
     }
     if (this.files.length === 0)
@@ -311,7 +352,7 @@ export class CtfSource implements TraceSource {
           const cpu = dec.cpu;
           if (cpu < this.cpus && dec.ts < firstTs[cpu]) {
             firstTs[cpu] = dec.ts;
-            this.curTid[cpu] = dec.odv.getInt32(24, true);
+            this.curTid[cpu] = dec.odv.getInt32(this.at.prevPid, true);
           }
           break;
         }
@@ -328,18 +369,56 @@ export class CtfSource implements TraceSource {
     if (this.options.strict) throw err;
   }
 
-  /** Decodes the next event of `f`, reading the file as needed. */
+  /**
+   * Decodes the next event of `f`, reading the file as needed. Reads are double-buffered: once a buffer is filled,
+   * the following bytes are read into the other one while this one is decoded, so decoding rarely waits for the disk.
+   * A packet that straddles the two is joined in the spare buffer (one copy of its head).
+   */
   private async advance(f: StreamFile): Promise<number> {
     const d = f.dec;
     let st = d.fetch();
     let stalls = 0;
     while (st === FETCH_NEED_IO) {
       const off = d.needOffset;
-      const len = Math.min(Math.max(d.needLength, this.chunk), f.size - off);
-      if (f.buf.length < len) f.buf = new Uint8Array(len);
-      const got = await readAt(f.fh, f.buf, len, off);
-      if (got < d.needLength) d.fileSize = off + got; // the file shrank: what is there is all there is
-      d.setBuffer(f.buf, off, got);
+      const need = d.needLength;
+      let filled = false;
+      const ahead = f.ahead;
+      f.ahead = undefined;
+      if (ahead !== undefined) {
+        const got = await ahead.done;
+        const end = ahead.start + got;
+        if (off >= ahead.start && off + need <= end) {
+          const b = f.buf;
+          f.buf = f.spare;
+          f.spare = b;
+          d.setBuffer(f.buf, ahead.start, got);
+          filled = true;
+        } else if (
+          off < ahead.start &&
+          off >= d.bufStart &&
+          ahead.start === d.bufStart + d.bufLen &&
+          off + need <= end &&
+          ahead.start - off + got <= f.spare.length
+        ) {
+          const head = ahead.start - off;
+          f.spare.copyWithin(head, 0, got);
+          f.spare.set(f.buf.subarray(off - d.bufStart, d.bufLen), 0);
+          const b = f.buf;
+          f.buf = f.spare;
+          f.spare = b;
+          d.setBuffer(f.buf, off, head + got);
+          filled = true;
+        }
+      }
+      if (need > f.maxPacket) f.maxPacket = need;
+      if (!filled) {
+        const len = Math.min(Math.max(need, this.chunk), f.size - off);
+        if (f.buf.length < len) f.buf = new Uint8Array(len + Math.max(this.chunk, f.maxPacket));
+        const got = await readAt(f.fh, f.buf, len, off);
+        if (got < need) d.fileSize = off + got; // the file shrank: what is there is all there is
+        d.setBuffer(f.buf, off, got);
+      }
+      this.readAhead(f);
       st = d.fetch();
       if (++stalls > 64) {
         this.fault(f.path, 'ctf_io_stall', off, 'reader made no progress', 0);
@@ -349,6 +428,17 @@ export class CtfSource implements TraceSource {
     return st;
   }
 
+  private readAhead(f: StreamFile): void {
+    const d = f.dec;
+    const start = d.bufStart + d.bufLen;
+    if (start >= d.fileSize) return;
+    const len = Math.min(this.chunk, d.fileSize - start);
+    // room to join a straddling packet's head (at most one packet) in front of it
+    const cap = len + Math.max(this.chunk, f.maxPacket);
+    if (f.spare.length < cap) f.spare = new Uint8Array(cap);
+    f.ahead = { start, done: readAt(f.fh, f.spare, len, start) };
+  }
+
   stop(): void {
     this.stopped = true;
   }
@@ -356,6 +446,7 @@ export class CtfSource implements TraceSource {
   /** Closes the stream files (`run` does it when it ends). */
   async close(): Promise<void> {
     const fs = this.files.splice(0);
+    await Promise.all(fs.map((f) => f.ahead?.done.catch(() => 0)));
     await Promise.all(fs.map((f) => f.fh.close().catch(() => {})));
   }
 
@@ -419,7 +510,14 @@ export class CtfSource implements TraceSource {
   private decodeText(bytes: Uint8Array, start: number, max: number): string {
     let e = start;
     const lim = start + max;
-    while (e < lim && bytes[e] !== 0) e++;
+    let ascii = true;
+    while (e < lim && bytes[e] !== 0) {
+      if (bytes[e] > 127) ascii = false;
+      e++;
+    }
+    // short ASCII names (comms) are far cheaper this way than through TextDecoder
+    if (ascii && e - start <= 32)
+      return String.fromCharCode.apply(null, bytes.subarray(start, e) as unknown as number[]);
     return this.utf8.decode(bytes.subarray(start, e));
   }
 
@@ -447,22 +545,23 @@ export class CtfSource implements TraceSource {
     let tid: number;
     if (this.hasTid) tid = d.regs[R_TID];
     else tid = inRange ? this.curTid[cpu] : -1;
+    const at = this.at;
     switch (ev.special) {
       case 0:
         break;
       case SP_SWITCH: {
-        const prev = odv.getInt32(24, true);
-        const next = odv.getInt32(56, true);
+        const prev = odv.getInt32(at.prevPid, true);
+        const next = odv.getInt32(at.nextPid, true);
         if (!this.hasTid) tid = prev;
         if (inRange) this.curTid[cpu] = next;
-        if (!this.comms.has(next)) this.setComm(next, out, 40, 16);
-        if (!this.comms.has(prev)) this.setComm(prev, out, 8, 16);
+        if (!this.comms.has(next)) this.setComm(next, out, at.nextComm, 16);
+        if (!this.comms.has(prev)) this.setComm(prev, out, at.prevComm, 16);
         break;
       }
       case SP_SYS_ENTER_OLD: {
         const slot = tid & (TID_SLOTS - 1);
         this.pendTid[slot] = tid;
-        this.pendId[slot] = odv.getInt32(8, true);
+        this.pendId[slot] = odv.getInt32(at.sysId, true);
         break;
       }
       case SP_EXIT_SYSCALL: {
@@ -472,25 +571,26 @@ export class CtfSource implements TraceSource {
           id = this.pendId[slot];
           this.pendTid[slot] = -1;
         }
-        odv.setInt32(8, id, true);
-        odv.setInt32(12, id < 0 ? -1 : 0, true);
+        odv.setInt32(at.sysId, id, true);
+        odv.setInt32(at.sysId + 4, id < 0 ? -1 : 0, true);
         break;
       }
       case SP_STATEDUMP:
-        if (this.offs.statedumpTid >= 0 && this.offs.statedumpName >= 0) {
-          this.comms.delete(odv.getInt32(this.offs.statedumpTid, true));
-          this.setComm(odv.getInt32(this.offs.statedumpTid, true), out, this.offs.statedumpName, 16);
+        if (at.statedumpTid >= 0 && at.statedumpName >= 0) {
+          const t = odv.getInt32(at.statedumpTid, true);
+          this.comms.delete(t);
+          this.setComm(t, out, at.statedumpName, 16);
         }
         break;
       case SP_FORK: {
-        const child = odv.getInt32(44, true);
+        const child = odv.getInt32(at.childPid, true);
         this.comms.delete(child);
-        this.setComm(child, out, 28, 16);
+        this.setComm(child, out, at.childComm, 16);
         break;
       }
       case SP_EXEC:
         // The comm changes at exec; the next sched_switch of the task gives the new one.
-        this.comms.delete(odv.getInt32(12, true));
+        this.comms.delete(odv.getInt32(at.execPid, true));
         break;
     }
     if (this.hasProcname && tid >= 0 && !this.comms.has(tid)) {
