@@ -112,6 +112,8 @@ function readAll(dir: string): Promise<Rate> {
   });
 }
 
+const UNIQUE = { unique: true };
+
 /** Reads the trace and pairs sys_enter/sys_exit per tid with the core tracker, as lttng-syscallstats does. */
 function readAndPair(dir: string): Promise<Rate> {
   return timed(async () => {
@@ -125,7 +127,7 @@ function readAndPair(dir: string): Promise<Rate> {
     await src.run({
       record(r) {
         n++;
-        if (r.id === enter) t.eventIn(r.pid, r.ts, { unique: true });
+        if (r.id === enter) t.eventIn(r.pid, r.ts, UNIQUE);
         else if (r.id === exit) {
           const lat = t.eventOut(r.pid, r.ts);
           if (lat >= 0) {

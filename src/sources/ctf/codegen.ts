@@ -240,7 +240,7 @@ export function generate(code: Int32Array, rwbs: RwbsFn): GeneratedDecoder | und
   const body = [
     '"use strict";',
     'return function decode(st, buf, dv, base, pos, end, out, odv, regs) {',
-    'let dyn = st.dyn; let p = 0;',
+    'let dyn = 0; let p = 0;', // event programs start with BEGIN, which sets dyn
     ...lines,
     '};',
   ].join('\n');

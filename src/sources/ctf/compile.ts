@@ -99,8 +99,6 @@ export interface CompiledStream {
   cpuIdOff: number;
   discardedOff: number;
   discardedBits: number;
-  tsBeginOff: number;
-  tsEndOff: number;
 }
 
 export interface CompiledTrace {
@@ -455,6 +453,11 @@ class Compiler {
     this.emitter = emitter;
     this.frames = [];
     const top = new Map<string, Node>();
+    // Scopes decoded after this one (in stream order) are not visible from it: forget the previous event's.
+    if (scope === 'stream.event.context') {
+      this.dyn.delete('event.context');
+      this.dyn.delete('fields');
+    }
     this.dyn.set(scope, top);
     if (st === undefined) return;
     this.struct(st, [], top);
@@ -814,8 +817,6 @@ export function compileTrace(
       cpuIdOff: off(pc, 'cpu_id'),
       discardedOff: off(pc, 'events_discarded'),
       discardedBits: discarded ? ctfIntSize(s.packetContext, '_events_discarded', 'events_discarded') : 64,
-      tsBeginOff: off(pc, 'timestamp_begin'),
-      tsEndOff: off(pc, 'timestamp_end'),
     };
   }
   // Registers are patched into earlier programs while later ones compile: fold and freeze only now.

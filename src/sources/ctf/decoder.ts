@@ -191,15 +191,19 @@ export class StreamDecoder {
       }
       this.evStart = at;
       let st: number;
+      let id: number;
       if (s.headerShape !== undefined) {
         this.pos = at;
-        st = this.lttngHeader(s.headerShape);
-      } else st = this.exec(s.header, this.out, this.odv);
+        id = this.lttngHeader(s.headerShape);
+        st = id < 0 ? -id : ST_OK;
+      } else {
+        st = this.exec(s.header, this.out, this.odv);
+        id = this.regs[R_ID];
+      }
       if (st !== ST_OK) {
         this.skipPacket(st, 'event header');
         continue;
       }
-      const id = this.regs[R_ID];
       const ev = s.events[id];
       if (ev === undefined) {
         this.skipPacket(-1, `unknown event id ${id}`);
@@ -208,7 +212,6 @@ export class StreamDecoder {
       if (ev.fast === undefined) ev.fast = generate(ev.code, rwbsString) ?? null;
       if (ev.fast !== null) {
         const g = this.gen;
-        g.dyn = this.dyn;
         st = ev.fast(g, this.buf, this.dv, this.base, this.pos, this.end, this.out, this.odv, this.regs);
         this.pos = g.pos;
         this.dyn = g.dyn;
@@ -682,8 +685,9 @@ export class StreamDecoder {
   }
 
   /**
-   * Decodes an LTTng compact or large event header (see `HeaderShape`) at `pos`: the event id goes to R_ID and the
-   * timestamp updates the clock exactly as the generic program would (27/32-bit: one wrap at most; 64-bit: set).
+   * Decodes an LTTng compact or large event header (see `HeaderShape`) at `pos` and returns the event id (or minus an
+   * error status); the timestamp updates the clock exactly as the generic program would (27/32-bit: one wrap at most;
+   * 64-bit: set).
    */
   private lttngHeader(h: HeaderShape): number {
     const dv = this.dv;
@@ -692,7 +696,7 @@ export class StreamDecoder {
     let pos = this.pos;
     let id: number;
     if (h.kind === HEADER_COMPACT) {
-      if (pos + 32 > end) return ST_OVERFLOW;
+      if (pos + 32 > end) return -ST_OVERFLOW;
       const w = dv.getUint32(base + (pos >>> 3), true);
       id = w & 31;
       if (id !== 31) {
@@ -707,27 +711,25 @@ export class StreamDecoder {
         }
         this.clockLo = clo - (clo & 0x7ffffff) + v;
         this.pos = pos + 32;
-        this.regs[R_ID] = id;
-        return ST_OK;
+        return id;
       }
       pos += 5;
     } else {
       const le = !h.be;
       let m = h.idAlign - 1;
       pos = (pos + m) & ~m;
-      if (pos + 16 > end) return ST_OVERFLOW;
+      if (pos + 16 > end) return -ST_OVERFLOW;
       id = dv.getUint16(base + (pos >>> 3), le);
       pos += 16;
       if (id !== 65535) {
         m = h.tsAlign - 1;
         pos = (pos + m) & ~m;
-        if (pos + 32 > end) return ST_OVERFLOW;
+        if (pos + 32 > end) return -ST_OVERFLOW;
         const v = dv.getUint32(base + (pos >>> 3), le);
         if (v < this.clockLo) this.clockHi++;
         this.clockLo = v;
         this.pos = pos + 32;
-        this.regs[R_ID] = id;
-        return ST_OK;
+        return id;
       }
     }
     const le = !h.be;
@@ -735,19 +737,18 @@ export class StreamDecoder {
     pos = (pos + m) & ~m;
     m = h.extIdAlign - 1;
     pos = (pos + m) & ~m;
-    if (pos + 32 > end) return ST_OVERFLOW;
+    if (pos + 32 > end) return -ST_OVERFLOW;
     id = dv.getUint32(base + (pos >>> 3), le);
     pos += 32;
     m = h.extTsAlign - 1;
     pos = (pos + m) & ~m;
-    if (pos + 64 > end) return ST_OVERFLOW;
+    if (pos + 64 > end) return -ST_OVERFLOW;
     const p = base + (pos >>> 3);
     this.clockLo = dv.getUint32(le ? p : p + 4, le);
     this.clockHi = dv.getUint32(le ? p + 4 : p, le);
     if (this.onClock64 !== undefined) this.onClock64(p);
     this.pos = pos + 64;
-    this.regs[R_ID] = id;
-    return ST_OK;
+    return id;
   }
 
   /** CTF §8: an N-bit clock value replaces the low N bits of the clock, adding 2^N once when it wrapped. */

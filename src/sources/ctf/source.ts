@@ -487,16 +487,28 @@ export class CtfSource implements TraceSource {
       while (size > 0 && !this.stopped) {
         const k = heap[0];
         const d = decs[k];
-        this.deliver(d, sink);
-        let st = d.fetch();
-        if (st === FETCH_NEED_IO) st = await this.advance(files[k]);
-        if (st !== FETCH_OK) {
-          heap[0] = heap[--size];
-        } else {
-          keyTs[k] = d.ts;
+        // The best of the other streams: the top stream keeps delivering while it is still ahead of it.
+        const lim = size < 2 ? -1 : size > 2 && less(heap[2], heap[1]) ? heap[2] : heap[1];
+        const limTs = lim < 0 ? Number.POSITIVE_INFINITY : keyTs[lim];
+        const limCpu = lim < 0 ? 0 : keyCpu[lim];
+        for (;;) {
+          this.deliver(d, sink);
+          let st = d.fetch();
+          if (st === FETCH_NEED_IO) st = await this.advance(files[k]);
+          if (st !== FETCH_OK) {
+            heap[0] = heap[--size];
+            down(0);
+            break;
+          }
+          const ts = d.ts;
+          if (!this.stopped && (ts < limTs || (ts === limTs && (d.cpu < limCpu || (d.cpu === limCpu && k < lim))))) {
+            continue;
+          }
+          keyTs[k] = ts;
           keyCpu[k] = d.cpu;
+          down(0);
+          break;
         }
-        down(0);
       }
     } finally {
       let truncated = 0;
