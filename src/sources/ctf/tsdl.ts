@@ -182,10 +182,7 @@ class Parser {
   ) {}
 
   fail(pos: number, msg: string): never {
-    const where = this.locate(pos);
-    let line = 1;
-    for (let k = 0; k < pos && k < this.text.length; k++) if (this.text.charCodeAt(k) === 10) line++;
-    throw new CtfMetadataError(where.file, where.offset, `metadata line ${line}: ${msg}`);
+    throw metadataError(this.text, this.locate, pos, msg);
   }
 
   private peek(k = 0): Token {
@@ -862,6 +859,14 @@ class Parser {
   }
 }
 
+/** A `CtfMetadataError` at text position `pos`: file and byte offset from `locate`, and the line number. */
+function metadataError(text: string, locate: TextLocator, pos: number, msg: string): CtfMetadataError {
+  const where = locate(pos);
+  let line = 1;
+  for (let k = 0; k < pos && k < text.length; k++) if (text.charCodeAt(k) === 10) line++;
+  return new CtfMetadataError(where.file, where.offset, `metadata line ${line}: ${msg}`);
+}
+
 function describe(t: Token): string {
   if (t.kind === Tok.End) return 'the end of the metadata';
   if (t.kind === Tok.Str) return `string "${t.text.slice(0, 40)}"`;
@@ -888,10 +893,7 @@ export function parseUuid(s: string): Uint8Array | undefined {
  */
 export function parseTsdl(text: string, locate: TextLocator): CtfTrace {
   const failLex = (pos: number, msg: string): never => {
-    const where = locate(pos);
-    let line = 1;
-    for (let k = 0; k < pos && k < text.length; k++) if (text.charCodeAt(k) === 10) line++;
-    throw new CtfMetadataError(where.file, where.offset, `metadata line ${line}: ${msg}`);
+    throw metadataError(text, locate, pos, msg);
   };
   const toks = lex(text, failLex);
   return new Parser(text, toks, locate).parse();
