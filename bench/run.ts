@@ -2,9 +2,10 @@
  * `npm run bench`: every benchmark, figures as rates and as ratios against a baseline measured in the same run
  * (the machine is shared and noisy: never compare against a number from another run).
  *   npm run bench              all
- *   npm run bench -- tracker   only the named groups (tracker, histogram, decode)
+ *   npm run bench -- tracker   only the named groups (tracker, histogram, decode, ctf)
  */
 
+import { ctfBench } from './ctf.bench.ts';
 import { decodeBench } from './decode.bench.ts';
 import { compareCalibration, queryBench, recordBench, windowsMemory } from './histogram.bench.ts';
 import { trackerBench, trackerHeapGrowth } from './tracker.bench.ts';
@@ -49,4 +50,10 @@ if (want('decode')) {
       b.rows,
     );
   }
+}
+
+if (want('ctf')) {
+  const { rows, notes } = await ctfBench({ copies: 20, lttngOnLarge: process.env.CTF_BENCH_LTTNG_LARGE === '1' });
+  printResults('CTF reader (LTTng many-threads; baseline = lttng-syscallstats events/s on the same trace)', rows);
+  for (const n of notes) console.log(`  ${n}`);
 }

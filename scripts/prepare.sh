@@ -32,6 +32,7 @@ if [ "$want_test" = 1 ]; then
   }
   need xz xz-utils
   need trace-cmd trace-cmd
+  need babeltrace babeltrace
   if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "prepare: installing Debian packages:$missing" >&2
