@@ -2,12 +2,14 @@
  * `npm run bench`: every benchmark, figures as rates and as ratios against a baseline measured in the same run
  * (the machine is shared and noisy: never compare against a number from another run).
  *   npm run bench              all
- *   npm run bench -- tracker   only the named groups (tracker, histogram, decode, ctf)
+ *   npm run bench -- tracker   only the named groups (tracker, histogram, decode, analyze, live, ctf)
  */
 
+import { analyzeBench } from './analyze.bench.ts';
 import { ctfBench } from './ctf.bench.ts';
 import { decodeBench } from './decode.bench.ts';
 import { compareCalibration, queryBench, recordBench, windowsMemory } from './histogram.bench.ts';
+import { liveBench } from './live.bench.ts';
 import { trackerBench, trackerHeapGrowth } from './tracker.bench.ts';
 import { printResults } from './util.ts';
 
@@ -48,6 +50,20 @@ if (want('decode')) {
     printResults(
       `trace.dat decoding: ${b.file.split('/').at(-1)} (${(b.bytes / 1e6).toFixed(1)} MB, ${b.records} records, best of 3; trace-cmd best of 2)`,
       b.rows,
+    );
+  }
+}
+
+if (want('analyze')) {
+  printResults('analyze: the nine analyses and the profiles on top of decoding (best of 3)', await analyzeBench());
+}
+
+if (want('live')) {
+  console.log('\nlive reader CPU under a byte-by-byte dd on each CPU (5 s each)');
+  for (const r of await liveBench(5)) {
+    console.log(
+      `  ${r.name.padEnd(36)} ${(r.eventsPerSec / 1e3).toFixed(0).padStart(6)} k events/s  ` +
+        `CPU ${r.cpuPercent.toFixed(1).padStart(5)} %  = ${r.cpuPer100k.toFixed(2)} % per 100 k events/s  lost ${r.lost}`,
     );
   }
 }

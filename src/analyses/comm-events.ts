@@ -37,7 +37,10 @@ export function commObservers(schema: EventSchema, comms: CommTable): [string, (
     const c = f?.byName.get(commField);
     if (f === undefined || c === undefined || !f.byName.has(tidField)) continue;
     const tid = intReader(f, tidField, schema);
-    if (c.kind === 'array') {
+    if (c.kind === 'array' && c.size === 16) {
+      const off = c.offset;
+      out.push([event, (r) => off + 16 <= r.len && comms.observe16(tid(r), r.view, r.off + off)]);
+    } else if (c.kind === 'array') {
       const off = c.offset;
       const len = Math.min(c.size, 16);
       out.push([event, (r) => off + len <= r.len && comms.observe(tid(r), r.bytes, r.off + off, len)]);

@@ -6,11 +6,15 @@
  */
 
 const SLOTS = 1 << 16;
+/** Words are stored in host order so that `bytes` keeps the name's byte order. */
+const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const COMM_LEN = 16;
 
 export class CommTable {
   private readonly tids = new Int32Array(SLOTS).fill(-1);
   private readonly bytes = new Uint8Array(SLOTS * COMM_LEN);
+  /** The same memory as `bytes`, four words per slot. */
+  private readonly words = new Uint32Array(this.bytes.buffer);
   private readonly strings: (string | undefined)[] = new Array(SLOTS).fill(undefined);
   private readonly decoder = new TextDecoder('utf-8', { fatal: false });
 
@@ -46,6 +50,29 @@ export class CommTable {
     let i = 0;
     for (; i < n; i++) b[base + i] = src[off + i];
     for (; i < COMM_LEN; i++) b[base + i] = 0;
+    this.strings[slot] = undefined;
+  }
+
+  /**
+   * `observe` for a fixed `char comm[16]` field at `view[pos]` (the scheduler events): four word compares, no
+   * allocation. The kernel pads comm with NULs, so the 16 bytes are the whole name.
+   */
+  observe16(tid: number, view: DataView, pos: number): void {
+    if (tid <= 0) return;
+    const slot = tid & (SLOTS - 1);
+    const w = slot * 4;
+    const words = this.words;
+    const a = view.getUint32(pos, HOST_LE);
+    const b = view.getUint32(pos + 4, HOST_LE);
+    const c = view.getUint32(pos + 8, HOST_LE);
+    const d = view.getUint32(pos + 12, HOST_LE);
+    if (this.tids[slot] === tid && words[w] === a && words[w + 1] === b && words[w + 2] === c && words[w + 3] === d)
+      return;
+    this.tids[slot] = tid;
+    words[w] = a;
+    words[w + 1] = b;
+    words[w + 2] = c;
+    words[w + 3] = d;
     this.strings[slot] = undefined;
   }
 

@@ -42,6 +42,8 @@ export interface EngineOptions {
   groupBy?: string;
   /** Trace-time granularity of timeout checks on the record path, ns (default 1 ms). */
   timeoutGranularity?: number;
+  /** Skip the profiles (histograms and windows): only for measuring what they cost (`npm run bench`). */
+  noProfiles?: boolean;
 }
 
 /** One outlier as the output contract has it (DESIGN §6): absolute times are exact bigints. */
@@ -102,10 +104,10 @@ export class Engine implements RecordSink {
   /** Loss reports whose count the kernel did not give. */
   lostUnknown = 0;
   records = 0;
-  /** Largest record time seen (source-relative ns). */
-  lastTs = Number.NEGATIVE_INFINITY;
   /** Time of the record being handled. */
-  private now = 0;
+  private now = Number.NEGATIVE_INFINITY;
+  /** One function per event id (a no-op for events nobody reads): compiled from `table` once. */
+  private dispatch: ((r: TraceRecord) => void)[] = [];
   private readonly table: (((r: TraceRecord) => void)[] | undefined)[] = [];
   private readonly stackFrames = new Uint32Array(MAX_STACK_FRAMES * 2);
   private readonly stackUsers: AnalysisRun[] = [];
@@ -164,9 +166,16 @@ export class Engine implements RecordSink {
             timeout: settings.timeout,
             onLatency,
           }),
-        pair: (latency, tid, cpu, code) => {
-          if (this.wants(tid)) this.profiles.record(profileIndex, latency, this.groupKey(a, tid, cpu, code), this.now);
-        },
+        pair:
+          opts.noProfiles === true
+            ? () => {}
+            : opts.tids === undefined && opts.comm === undefined && opts.groupBy === undefined
+              ? (latency) => this.profiles.record(profileIndex, latency, undefined, this.now)
+              : (latency, tid, cpu, code) => {
+                  if (this.wants(tid)) {
+                    this.profiles.record(profileIndex, latency, this.groupKey(a, tid, cpu, code), this.now);
+                  }
+                },
         report: (o) => this.report(o, stateRef.s as AnalysisState),
       };
       const run = a.setup(ctx);
@@ -199,6 +208,7 @@ export class Engine implements RecordSink {
       });
     }
     for (const [a, why] of missing) this.skipped.push(`${a.name}: ${why}`);
+    this.dispatch = compileDispatch(this.table);
   }
 
   /** Analyses that could not run on this source, with the reason. */
@@ -233,11 +243,14 @@ export class Engine implements RecordSink {
     this.records++;
     const ts = r.ts;
     this.now = ts;
-    if (ts > this.lastTs) this.lastTs = ts;
     if (ts >= this.nextAdvance) this.advance(ts);
-    const hs = this.table[r.id];
-    if (hs === undefined) return;
-    for (let i = 0; i < hs.length; i++) hs[i](r);
+    const id = r.id;
+    if (id < this.dispatch.length) this.dispatch[id](r);
+  }
+
+  /** Largest record time seen (source-relative ns). */
+  get lastTs(): number {
+    return this.now;
   }
 
   lost(cpu: number, count: number, ts: number): void {
@@ -249,7 +262,7 @@ export class Engine implements RecordSink {
   }
 
   tick(ts: number): void {
-    if (ts > this.lastTs) this.lastTs = ts;
+    if (ts > this.now) this.now = ts;
     this.advance(ts);
   }
 
@@ -349,6 +362,30 @@ export class Engine implements RecordSink {
     if (o.stack >= 0) rec.stack = this.stackLines(o.stack);
     this.out(rec);
   }
+}
+
+const noop = (_r: TraceRecord) => {};
+
+/** Handlers per id -> one function per id: the single handler itself, or a loop over several. */
+function compileDispatch(table: (((r: TraceRecord) => void)[] | undefined)[]): ((r: TraceRecord) => void)[] {
+  const out: ((r: TraceRecord) => void)[] = new Array(table.length).fill(noop);
+  for (let id = 0; id < table.length; id++) {
+    const hs = table[id];
+    if (hs === undefined || hs.length === 0) continue;
+    if (hs.length === 1) out[id] = hs[0];
+    else if (hs.length === 2) {
+      const [a, b] = hs;
+      out[id] = (r) => {
+        a(r);
+        b(r);
+      };
+    } else {
+      out[id] = (r) => {
+        for (let i = 0; i < hs.length; i++) hs[i](r);
+      };
+    }
+  }
+  return out;
 }
 
 function fmt(schema: EventSchema, event: string) {

@@ -81,12 +81,12 @@ export const offcpu: Analysis = {
           if (prev > 0) {
             const bits = prevState(r) & mask;
             opts.data = pack((bits & 0xff) | (bits !== 0 ? BLOCKED : 0), -1, -1);
-            t.eventIn(prev, r.ts, opts);
+            t.eventInParts(0, 0, prev, r.ts, opts);
           }
           const next = nextPid(r);
           if (next <= 0) return;
           cur = r;
-          const lat = t.eventOut(next, r.ts);
+          const lat = t.eventOutParts(0, 0, next, r.ts);
           if (lat >= 0) ctx.pair(lat, next, r.cpu, 0);
         },
       ],

@@ -56,18 +56,20 @@ export const syscall: Analysis = {
       [
         ENTER,
         (r) => {
-          if (r.pid <= 0) return;
+          const tid = r.pid;
+          if (tid <= 0) return;
           opts.data = pack(readId(r), r.cpu, -1);
-          t.eventIn(r.pid, r.ts, opts);
+          t.eventInParts(0, 0, tid, r.ts, opts);
         },
       ],
       [
         EXIT,
         (r) => {
-          if (r.pid <= 0) return;
+          const tid = r.pid;
+          if (tid <= 0) return;
           cur = r;
-          const lat = t.eventOut(r.pid, r.ts);
-          if (lat >= 0) ctx.pair(lat, r.pid, r.cpu, idOf(t.lastData ?? 0));
+          const lat = t.eventOutParts(0, 0, tid, r.ts);
+          if (lat >= 0) ctx.pair(lat, tid, r.cpu, idOf(t.lastData ?? 0));
         },
       ],
     ];

@@ -65,7 +65,7 @@ export const wakeup: Analysis = {
       const tid = pid(r);
       if (tid <= 0) return;
       opts.data = pack(r.pid, r.cpu);
-      t.eventIn(tid, r.ts, opts);
+      t.eventInParts(0, 0, tid, r.ts, opts);
     };
     const handlers: AnalysisRun['handlers'] = [
       [begin, onBegin(wokenPid)],
@@ -73,11 +73,11 @@ export const wakeup: Analysis = {
         SWITCH,
         (r) => {
           const prev = prevPid(r);
-          if (prev > 0) t.discard(prev);
+          if (prev > 0) t.discardParts(0, 0, prev);
           const next = nextPid(r);
           if (next <= 0) return;
           cur = r;
-          const lat = t.eventOut(next, r.ts);
+          const lat = t.eventOutParts(0, 0, next, r.ts);
           if (lat >= 0) ctx.pair(lat, next, r.cpu, 0);
         },
       ],

@@ -8,6 +8,7 @@ import type { Analysis } from '../analyses/types.ts';
 import { parseTaskStateMask } from '../ftrace/format.ts';
 import { RecordFormatter } from '../ftrace/report.ts';
 import { type Paths, resolvePaths } from '../paths.ts';
+import { type CtfSource, formatRecord as formatCtfRecord, openCtfTrace } from '../sources/ctf/index.ts';
 import { SetupError } from '../sources/errors.ts';
 import { openTraceDat } from '../sources/tracedat/index.ts';
 import { commFilter, tidFilter } from '../sources/tracefs/filters.ts';
@@ -59,7 +60,7 @@ export async function openTraceFile(
   } catch (e) {
     throw new SetupError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  if (st.isDirectory()) throw new SetupError(`${path} is a directory: LTTng CTF traces are not supported yet`);
+  if (st.isDirectory()) return openCtfTrace(path);
   return openTraceDat(path, { buffer: opts.buffer, onProgress: opts.onProgress });
 }
 
@@ -244,13 +245,16 @@ export async function runDump(
     record(r) {
       if (printed >= limit) return;
       if (ids.size > 0 && !ids.has(r.id)) return;
-      fmt ??= new RecordFormatter(source.schema, {
-        origin: source.originNs,
-        clock: source.clock,
-        comm: (tid) => source.comm(tid),
-        symbols: source.symbols,
-      });
-      io.out(`${fmt.formatLine(r)}\n`);
+      if (source.kind === 'ctf') io.out(`${formatCtfRecord(source as CtfSource, r)}\n`);
+      else {
+        fmt ??= new RecordFormatter(source.schema, {
+          origin: source.originNs,
+          clock: source.clock,
+          comm: (tid) => source.comm(tid),
+          symbols: source.symbols,
+        });
+        io.out(`${fmt.formatLine(r)}\n`);
+      }
       if (++printed >= limit) source.stop();
     },
     lost(cpu, count) {
