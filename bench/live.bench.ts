@@ -20,7 +20,7 @@ export interface LiveBenchRow {
 
 const EVENTS = ['raw_syscalls:sys_enter', 'raw_syscalls:sys_exit', 'sched:sched_switch', 'sched:sched_waking'];
 
-async function measure(name: string, seconds: number, withAnalyses: boolean): Promise<LiveBenchRow> {
+async function measure(name: string, seconds: number, rate: number, withAnalyses: boolean): Promise<LiveBenchRow> {
   const src = LiveSource.open({ paths: resolvePaths(), events: EVENTS });
   let n = 0;
   const count = {
@@ -36,10 +36,14 @@ async function measure(name: string, seconds: number, withAnalyses: boolean): Pr
     sink = engine;
   }
   const running = src.run(sink as never);
-  // The load: a byte-by-byte dd (two syscalls per byte) on each CPU, for the measured time.
-  const loads = [0, 1].map(() =>
-    spawn('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=1', `count=${300_000 * seconds}`], { stdio: 'ignore' }),
-  );
+  // The load: two processes writing one byte to /dev/null at a paced rate (two syscall events per write), about
+  // `rate` kernel events/s in all, like the DESIGN's busy 2-CPU database.
+  const perProc = Math.round(rate / 4);
+  const py =
+    `import os, time\nfd = os.open('/dev/null', os.O_WRONLY)\nt = time.time(); n = 0\n` +
+    `while time.time() - t < ${seconds + 1}:\n    for i in range(500): os.write(fd, b'x')\n    n += 500\n` +
+    `    d = n / ${perProc} - (time.time() - t)\n    if d > 0: time.sleep(d)\n`;
+  const loads = [0, 1].map(() => spawn('python3', ['-c', py], { stdio: 'ignore' }));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -60,10 +64,10 @@ async function measure(name: string, seconds: number, withAnalyses: boolean): Pr
   };
 }
 
-export async function liveBench(seconds = 5): Promise<LiveBenchRow[]> {
+export async function liveBench(seconds = 5, rate = 300_000): Promise<LiveBenchRow[]> {
   if (process.getuid?.() !== 0) throw new Error('the live benchmark needs root');
   return [
-    await measure('reader only (decode + merge)', seconds, false),
-    await measure('reader + syscall/wakeup/offcpu', seconds, true),
+    await measure('reader only (decode + merge)', seconds, rate, false),
+    await measure('reader + syscall/wakeup/offcpu', seconds, rate, true),
   ];
 }

@@ -59,7 +59,7 @@ if (want('analyze')) {
 }
 
 if (want('live')) {
-  console.log('\nlive reader CPU under a byte-by-byte dd on each CPU (5 s each)');
+  console.log('\nlive reader CPU under a paced syscall load of about 300 k events/s (5 s each)');
   for (const r of await liveBench(5)) {
     console.log(
       `  ${r.name.padEnd(36)} ${(r.eventsPerSec / 1e3).toFixed(0).padStart(6)} k events/s  ` +

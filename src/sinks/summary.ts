@@ -55,7 +55,7 @@ function statsRow(label: string, h: Histogram, width: number): string {
     ...ps.map((p) => (h.count > 0 ? shortNs(p) : '-')),
     h.count > 0 ? shortNs(h.max) : '-',
   ];
-  return `${label.slice(0, width).padEnd(width)}${cells.map((c) => c.padStart(9)).join('')}\n`;
+  return `${label.slice(0, width).padEnd(width)}${cells.map((c) => c.padStart(8)).join('')}\n`;
 }
 
 const HEADER = ['count', 'min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max'];
@@ -71,13 +71,13 @@ export function formatSummary(engine: Engine, stats: SourceStats): string {
     text += `\n${name}: ${h.count} pairs, threshold ${shortNs(st.tracker.threshold)}: ${t.overThreshold} over`;
     text += `, ${t.timeouts} timeouts, ${t.unmatchedOut} unmatched, ${t.replaced} replaced`;
     text += lost > 0 ? `, ${lost} events lost\n` : '\n';
-    text += `${''.padEnd(8)}${HEADER.map((c) => c.padStart(9)).join('')}\n`;
-    text += statsRow('', h, 8);
+    text += `${''.padEnd(14)}${HEADER.map((c) => c.padStart(8)).join('')}\n`;
+    text += statsRow('', h, 14);
     const groups = engine.profiles.groups(name);
     if (groups !== undefined && groups.size > 0) {
       const rows = [...groups.entries()].sort((a, b) => b[1].count - a[1].count);
       text += `  by ${engine.profiles.groupBy}:\n`;
-      for (const [k, gh] of rows.slice(0, 25)) text += statsRow(`  ${String(k)}`, gh, 16);
+      for (const [k, gh] of rows.slice(0, 25)) text += statsRow(`  ${String(k)}`, gh, 14);
       if (rows.length > 25) text += `  ... ${rows.length - 25} more groups\n`;
     }
     if (h.count > 0) text += log2Histogram(h);

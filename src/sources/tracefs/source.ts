@@ -34,7 +34,7 @@ export interface LiveOptions {
   stackBits?: number;
   /** Sub-buffer size, KiB (default 16: a quarter of the reads of 4 KiB pages). */
   subbufKb?: number;
-  /** Ring buffer per CPU, KiB (default 4096: about half a second of a busy database). */
+  /** Ring buffer per CPU, KiB (default 8192). */
   bufferKb?: number;
   /** Read cycle period, ms (default 100). */
   intervalMs?: number;
@@ -46,6 +46,8 @@ export interface LiveOptions {
   instanceName?: string;
 }
 
+/** Ring buffer per CPU: about half a second of a burst of 500 k events/s on one CPU. */
+const DEFAULT_BUFFER_KB = 8192;
 /** Records with timestamps up to this far before the read cycle's start are released (see the module comment). */
 const SLACK_NS = 5_000_000;
 const CACHE_MAX = 8192;
@@ -107,7 +109,7 @@ export class LiveSource implements TraceSource {
       paths: opts.paths,
       name: opts.instanceName,
       subbufKb: opts.subbufKb ?? 16,
-      bufferKb: opts.bufferKb ?? 4096,
+      bufferKb: opts.bufferKb ?? DEFAULT_BUFFER_KB,
     });
     try {
       const le = endianness() === 'LE';
@@ -201,8 +203,8 @@ export class LiveSource implements TraceSource {
     const cpus = this.cpus;
     const pageSize = this.pageSize;
     const interval = this.opts.intervalMs ?? 100;
-    const maxPages =
-      this.opts.maxPagesPerCpu ?? Math.max(64, Math.ceil(((this.opts.bufferKb ?? 4096) * 1024) / pageSize));
+    const bufferBytes = (this.opts.bufferKb ?? DEFAULT_BUFFER_KB) * 1024;
+    const maxPages = this.opts.maxPagesPerCpu ?? Math.max(64, Math.ceil(bufferBytes / pageSize));
     const fds: number[] = [];
     const lostStats = new Array<number>(cpus).fill(0);
     const stats: SourceStats = { records: 0, lostPerCpu: new Array(cpus).fill(0), lossReports: 0, errors: {} };
@@ -231,8 +233,10 @@ export class LiveSource implements TraceSource {
         const now = Number(process.hrtime.bigint() - this.originNs);
         this.cycles++;
         let more = false;
+        let soon = false;
         for (let c = 0; c < cpus; c++) {
           drained[c] = 0;
+          let pages = 0;
           for (;;) {
             if (merger.freePages(c) === 0) {
               this.poolFull++;
@@ -254,7 +258,10 @@ export class LiveSource implements TraceSource {
               break;
             }
             merger.addPage(c, buf, 0, n);
+            pages++;
           }
+          // A quarter of the ring buffer filled in one interval: come back sooner, before it overruns.
+          if (pages * pageSize * 4 > bufferBytes) soon = true;
         }
         // Watermark: a CPU read to EAGAIN has nothing left before `now - slack`; a CPU cut short by a full pool
         // is complete only up to its last queued record.
@@ -288,7 +295,7 @@ export class LiveSource implements TraceSource {
           break;
         }
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, more ? 0 : interval);
+          const t = setTimeout(resolve, more ? 0 : soon ? Math.min(interval, 10) : interval);
           this.wake = () => {
             clearTimeout(t);
             resolve();
