@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -267,6 +267,34 @@ print(pid)
     );
     // The same call is not reported again at the end: its latency (2 s) stays under the 10 s threshold.
     assert.equal(run.latencies('syscall').filter((r) => r.tid === done.pid && r.reason === 'threshold').length, 0);
+  });
+
+  test('--interval prints the 1m/5m/1h windows as it goes; --profile-out saves the run', async () => {
+    const profile = join(scratch, 'live-profile.json');
+    const run = new LiveRun(['syscall', '--json', '-t', '1h', '-i', '500ms', '--profile-out', profile]);
+    await run.ready();
+    const windows = () => run.records.filter((r) => r.type === 'window' && r.analysis === 'syscall');
+    await run.until(() => windows().length >= 6, 10_000, 'two rounds of windows');
+    const { code } = await run.stop();
+    assert.equal(code, 0);
+    const w = windows();
+    assert.deepEqual(
+      w.slice(0, 3).map((r) => r.window),
+      ['1m', '5m', '1h'],
+    );
+    for (const r of w) {
+      assert.ok(n(r.count) >= 0 && (r.count === 0 || n(r.p50_ns) > 0));
+      assert.ok(typeof r.ts_ns === 'bigint' || typeof r.ts_ns === 'number');
+    }
+    // The 1h window only grows while the run is shorter than its interval length.
+    const hours = w.filter((r) => r.window === '1h').map((r) => n(r.count));
+    assert.ok(
+      hours.every((c, i) => i === 0 || c >= hours[i - 1]),
+      `1h counts ${hours}`,
+    );
+    const p = JSON.parse(readFileSync(profile, 'utf8'));
+    assert.equal(p.format, 'latency-tracker-profile');
+    assert.ok(p.analyses.syscall.histogram.count > 0);
   });
 
   test('no instance of ours is left', () => {

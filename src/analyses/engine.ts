@@ -44,6 +44,8 @@ export interface EngineOptions {
   timeoutGranularity?: number;
   /** Skip the profiles (histograms and windows): only for measuring what they cost (`npm run bench`). */
   noProfiles?: boolean;
+  /** Where matched pairs are recorded (default: a new `Profiles` for `groupBy`). */
+  profiles?: Profiles;
 }
 
 /** One outlier as the output contract has it (DESIGN §6): absolute times are exact bigints. */
@@ -126,7 +128,7 @@ export class Engine implements RecordSink {
     this.comms = new CommTable((tid) => source.comm(tid));
     const wantStacks = opts.stacks === true && has(KERNEL_STACK) && analyses.some((a) => a.usesStacks);
     this.stacks = wantStacks ? new StackTable() : undefined;
-    this.profiles = new Profiles(opts.groupBy);
+    this.profiles = opts.profiles ?? new Profiles(opts.groupBy);
     const { ok, missing } = resolveEvents(analyses, has);
     if (missing.size > 0 && ok.size === 0) {
       const why = [...missing].map(([a, m]) => `${a.name} ${m}`).join('; ');

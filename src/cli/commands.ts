@@ -4,10 +4,14 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMM_EVENTS } from '../analyses/comm-events.ts';
+import { Engine } from '../analyses/engine.ts';
+import { ANALYSES } from '../analyses/index.ts';
 import type { Analysis } from '../analyses/types.ts';
 import { parseTaskStateMask } from '../ftrace/format.ts';
 import { RecordFormatter } from '../ftrace/report.ts';
+import type { Profile } from '../histogram/profile.ts';
 import { type Paths, resolvePaths } from '../paths.ts';
+import { jsonLine } from '../sinks/json.ts';
 import { type CtfSource, formatRecord as formatCtfRecord, openCtfTrace } from '../sources/ctf/index.ts';
 import { SetupError } from '../sources/errors.ts';
 import { openTraceDat } from '../sources/tracedat/index.ts';
@@ -18,6 +22,7 @@ import type { RecordSink, TraceSource } from '../sources/types.ts';
 import { parseDuration } from './duration.ts';
 import { kernelHas } from './list.ts';
 import { parseRunOptions, type RawOptions, type RunOptions, UsageError } from './options.ts';
+import { formatWindows, runProfile, windowRecords, writeProfile } from './profiles.ts';
 import { createEngine, finishRun, type Output } from './run.ts';
 
 interface GlobalOptions {
@@ -82,7 +87,7 @@ function runnable(o: RunOptions, named: boolean, has: (e: string) => boolean, wh
 export async function runAnalyze(
   file: string,
   names: string[],
-  raw: RawOptions & GlobalOptions & { buffer?: string },
+  raw: RawOptions & GlobalOptions & { buffer?: string; profileOut?: string },
   io: Output,
 ): Promise<number> {
   const o = parseRunOptions(names, raw);
@@ -95,7 +100,20 @@ export async function runAnalyze(
   const stats = await source.run(engine);
   progress.end();
   finishRun(engine, stats, o, io);
+  if (raw.profileOut !== undefined) writeProfile(raw.profileOut, runProfile(engine, file));
   return 0;
+}
+
+/** A trace's profile for `compare`: every analysis it supports, every pair, no outlier output. */
+export async function profileOfTrace(path: string, groupBy: string | undefined): Promise<Profile> {
+  const source = await openTraceFile(path, {});
+  const has = (e: string) => source.schema.find(e) !== undefined;
+  const analyses = ANALYSES.filter((a) => typeof a.events(has) !== 'string');
+  if (analyses.length === 0) throw new SetupError(`${path} has none of the events any analysis needs`);
+  const settings = Object.fromEntries(analyses.map((a) => [a.name, { threshold: 30 * 24 * 3600e9 }]));
+  const engine = new Engine(source, analyses, { settings, groupBy }, () => {});
+  await source.run(engine);
+  return runProfile(engine, path);
 }
 
 /** Threads of the given processes (`/proc/PID/task`), plus the ids themselves (they may be thread ids). */
@@ -149,8 +167,19 @@ function ensureTracefs(paths: Paths): void {
   mountTracefs(paths.tracefs);
 }
 
-export async function runLive(names: string[], raw: RawOptions & GlobalOptions, io: Output): Promise<number> {
+export async function runLive(
+  names: string[],
+  raw: RawOptions & GlobalOptions & { profileOut?: string; interval?: string },
+  io: Output,
+): Promise<number> {
   const o = parseRunOptions(names, raw);
+  let interval: number | undefined;
+  if (raw.interval !== undefined) {
+    const d = parseDuration(raw.interval);
+    if (typeof d === 'string') throw new UsageError(`--interval: ${d}`);
+    if (d < 100e6) throw new UsageError(`--interval: at least 100ms, got '${raw.interval}'`);
+    interval = d;
+  }
   const paths = pathsOf(raw);
   ensureTracefs(paths);
   const has = kernelHas(paths);
@@ -185,6 +214,14 @@ export async function runLive(names: string[], raw: RawOptions & GlobalOptions, 
   };
   process.stdout.on('error', onPipeError);
   const timer = o.duration !== undefined ? setTimeout(stop, o.duration / 1e6) : undefined;
+  const ticker =
+    interval === undefined
+      ? undefined
+      : setInterval(() => {
+          const now = process.hrtime.bigint();
+          if (o.json) for (const rec of windowRecords(engine, now)) io.out(`${jsonLine(rec)}\n`);
+          else io.out(formatWindows(engine, new Date().toTimeString().slice(0, 8)));
+        }, interval / 1e6);
   try {
     // run() turns tracing on before it first yields: the header means "tracing now".
     const running = source.run(engine);
@@ -193,8 +230,10 @@ export async function runLive(names: string[], raw: RawOptions & GlobalOptions, 
     else io.out(header);
     const stats = await running;
     finishRun(engine, stats, o, io);
+    if (raw.profileOut !== undefined) writeProfile(raw.profileOut, runProfile(engine, 'live'));
   } finally {
     if (timer !== undefined) clearTimeout(timer);
+    if (ticker !== undefined) clearInterval(ticker);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     process.stdout.off('error', onPipeError);

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -89,5 +92,41 @@ describe('analyze --json', () => {
       lines.some((l) => /"type":"summary","analysis":"syscall","group":"npm"/.test(l)),
       'grouped summaries',
     );
+  });
+});
+
+describe('profiles: --profile-out and compare', () => {
+  const DIR = fileURLToPath(new URL('../../../shared/traces/tracecmd-x86-vm/', import.meta.url));
+  test('a saved profile compares with the trace it came from (v6 copy): same counts, no change', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'lt-prof-')), 'p.json');
+    const r = run('analyze', `${DIR}trace.dat`, '-t', '1h', '--profile-out', out);
+    assert.equal(r.status, 0, r.stderr);
+    const p = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(p.format, 'latency-tracker-profile');
+    const c = run('compare', out, `${DIR}trace-v6.dat`, '--json');
+    assert.equal(c.status, 0, c.stderr);
+    const rows = c.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(rows.length, 9);
+    for (const row of rows) {
+      assert.equal(row.type, 'compare');
+      assert.equal(row.count.a, row.count.b, row.analysis);
+      for (const q of ['p50_ns', 'p90_ns', 'p99_ns', 'p999_ns']) assert.equal(row[q].verdict, 'no significant change');
+    }
+    const t = run('compare', out, `${DIR}trace.dat`, '-a', 'syscall');
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout, /^baseline: .*p\.json/m);
+    assert.match(t.stdout, /^syscall\n/m);
+    assert.match(t.stdout, /p99 .* no change/);
+  });
+  test('compare of something that is neither a profile nor a trace: one line, exit 2', () => {
+    const bad = join(mkdtempSync(join(tmpdir(), 'lt-prof-')), 'bad.json');
+    writeFileSync(bad, '{"format": "something else"}');
+    const r = run('compare', bad, bad);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.match(r.stderr, /is not a latency-tracker profile/);
   });
 });

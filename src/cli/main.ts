@@ -7,9 +7,10 @@ import { Command, Option } from 'commander';
 import { ANALYSIS_NAMES } from '../analyses/index.ts';
 import { resolvePaths } from '../paths.ts';
 import { SetupError } from '../sources/errors.ts';
-import { runAnalyze, runDump, runLive } from './commands.ts';
+import { profileOfTrace, runAnalyze, runDump, runLive } from './commands.ts';
 import { formatList, kernelHas, listAnalyses } from './list.ts';
 import { collect, groupFields, UsageError } from './options.ts';
+import { runCompare } from './profiles.ts';
 import { stdio } from './run.ts';
 
 function packageVersion(): string {
@@ -55,6 +56,8 @@ export function buildProgram(): Command {
       .argument('[ANALYSIS...]', `analyses to run (default: all this kernel supports): ${ANALYSIS_NAMES.join(', ')}`),
   )
     .option('-d, --duration <DURATION>', 'stop after this long (e.g. 10s)')
+    .option('-i, --interval <DURATION>', 'print the 1m/5m/1h percentiles of every analysis this often (e.g. 10s)')
+    .option('--profile-out <FILE>', "write the run's latency profile (JSON) at the end, for compare")
     .action(async (names: string[], opts, cmd: Command) => {
       process.exitCode = await runLive(names, { ...cmd.optsWithGlobals(), ...opts }, stdio);
     });
@@ -67,6 +70,7 @@ export function buildProgram(): Command {
       .argument('[ANALYSIS...]', 'analyses to run (default: all the trace supports)'),
   )
     .option('--buffer <NAME>', 'trace.dat buffer (instance) to read; default: the one with data')
+    .option('--profile-out <FILE>', 'write the latency profile (JSON) at the end, for compare')
     .action(async (file: string, names: string[], opts, cmd: Command) => {
       process.exitCode = await runAnalyze(file, names, { ...cmd.optsWithGlobals(), ...opts }, stdio);
     });
@@ -82,6 +86,18 @@ export function buildProgram(): Command {
     .option('--buffer <NAME>', 'trace.dat buffer (instance) to read')
     .action(async (file: string | undefined, opts, cmd: Command) => {
       process.exitCode = await runDump(file, { ...cmd.optsWithGlobals(), ...opts }, stdio);
+    });
+
+  program
+    .command('compare')
+    .description('compare two latency profiles (saved with --profile-out) or two traces, percentile by percentile')
+    .argument('<BASELINE>', 'profile JSON, trace.dat file or CTF directory')
+    .argument('<CURRENT>', 'profile JSON, trace.dat file or CTF directory')
+    .option('-a, --analysis <NAME>', 'only this analysis (repeatable)', collect)
+    .addOption(new Option('--group-by <FIELD>', 'for traces: also compare per group').choices(groupFields()))
+    .option('--json', 'JSON Lines, one object per compared row')
+    .action(async (baseline: string, current: string, opts) => {
+      process.exitCode = await runCompare(baseline, current, opts, stdio, profileOfTrace);
     });
 
   program

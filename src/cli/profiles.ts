@@ -1,0 +1,139 @@
+/**
+ * Profiles on the command line: `--profile-out FILE` (write the run's profile), `compare BASELINE CURRENT` (profiles
+ * or traces), and the windowed table `live --interval` prints.
+ */
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Engine } from '../analyses/engine.ts';
+import { ANALYSES } from '../analyses/index.ts';
+import { compareProfiles } from '../histogram/compare.ts';
+import type { Histogram } from '../histogram/histogram.ts';
+import { type Profile, profileFromJSON, profileToJSON } from '../histogram/profile.ts';
+import { compareRowToJSON, renderCompareTable } from '../histogram/render.ts';
+import { WINDOW_NAMES } from '../histogram/windows.ts';
+import { jsonLine } from '../sinks/json.ts';
+import { shortNs } from '../sinks/summary.ts';
+import { SetupError } from '../sources/errors.ts';
+import type { Output } from './run.ts';
+
+/**
+ * The profile of a finished run (whole run, with groups when `--group-by` was given). The host is ours for a live
+ * run; a trace file's host is not known here (null).
+ */
+export function runProfile(engine: Engine, source: string): Profile {
+  const end = engine.lastTs;
+  return engine.profiles.toProfile({
+    host: engine.source.kind === 'tracefs' ? hostname() : null,
+    source,
+    window: 'all',
+    startNs: engine.source.originNs,
+    endNs: Number.isFinite(end) ? engine.absolute(end) : null,
+  });
+}
+
+/** Writes a profile file; a failure is one clear sentence. */
+export function writeProfile(path: string, p: Profile): void {
+  try {
+    writeFileSync(path, `${profileToJSON(p)}\n`);
+  } catch (e) {
+    throw new SetupError(`cannot write profile ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+/** A profile file's contents, or undefined when `path` is not a profile (a trace file or directory). */
+function readProfileFile(path: string): Profile | undefined {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    throw new SetupError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  if (st.isDirectory()) return undefined;
+  const fd = readFileSync(path);
+  // trace.dat starts with the bytes 17 08 44 'tracing'; a profile is JSON.
+  if (fd.length > 0 && fd[0] !== 0x7b && fd[0] !== 0x20 && fd[0] !== 0x0a) return undefined;
+  try {
+    return profileFromJSON(fd.toString('utf8'));
+  } catch (e) {
+    throw new SetupError(`${path} is not a latency-tracker profile: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * `compare BASELINE CURRENT`: each side a profile file (from `--profile-out`) or a trace (analyzed here, all
+ * analyses, every pair). Prints the per-analysis table with a verdict per percentile, or JSON Lines.
+ */
+export async function runCompare(
+  baseline: string,
+  current: string,
+  raw: { json?: boolean; groupBy?: string; analysis?: string[] },
+  io: Output,
+  analyzeTrace: (path: string, groupBy: string | undefined) => Promise<Profile>,
+): Promise<number> {
+  const load = async (path: string) => readProfileFile(path) ?? (await analyzeTrace(path, raw.groupBy));
+  const a = await load(baseline);
+  const b = await load(current);
+  if (raw.analysis !== undefined && raw.analysis.length > 0) {
+    for (const n of raw.analysis) {
+      if (!ANALYSES.some((x) => x.name === n)) throw new SetupError(`unknown analysis '${n}'`);
+    }
+    for (const p of [a, b]) for (const k of [...p.analyses.keys()]) if (!raw.analysis.includes(k)) p.analyses.delete(k);
+  }
+  const rows = compareProfiles(a, b);
+  if (rows.length === 0) throw new SetupError('the two sides have no analysis in common');
+  if (raw.json) for (const r of rows) io.out(`${jsonLine(compareRowToJSON(r))}\n`);
+  else {
+    io.out(`baseline: ${describe(baseline, a)}\ncurrent:  ${describe(current, b)}\n\n`);
+    io.out(renderCompareTable(rows));
+  }
+  return 0;
+}
+
+function describe(path: string, p: Profile): string {
+  const m = p.meta;
+  const span = m.startNs !== null && m.endNs !== null ? `, ${(Number(m.endNs - m.startNs) / 1e9).toFixed(1)} s` : '';
+  return `${path} (${m.source ?? '?'}${m.host ? ` on ${m.host}` : ''}${span})`;
+}
+
+function cells(h: Histogram): string {
+  if (h.count === 0) return `${'0'.padStart(8)}${'-'.padStart(8).repeat(5)}`;
+  const [p50, p90, p99, p999] = h.percentiles([50, 90, 99, 99.9]);
+  return [String(h.count), shortNs(p50), shortNs(p90), shortNs(p99), shortNs(p999), shortNs(h.max)]
+    .map((c) => c.padStart(8))
+    .join('');
+}
+
+/** The `live --interval` table: per analysis, the last 1 min / 5 min / 1 h (like `runqlat 10`, with percentiles). */
+export function formatWindows(engine: Engine, clock: string): string {
+  let text = `\n${clock}\n${'window'.padEnd(22)}${['count', 'p50', 'p90', 'p99', 'p99.9', 'max'].map((c) => c.padStart(8)).join('')}\n`;
+  for (const st of engine.states) {
+    const name = st.analysis.name;
+    for (const w of WINDOW_NAMES) text += `${`${name} ${w}`.padEnd(22)}${cells(engine.profiles.window(name, w))}\n`;
+  }
+  return text;
+}
+
+/** The `live --interval` lines as JSON: one `window` record per analysis and window. */
+export function windowRecords(engine: Engine, tsNs: bigint): object[] {
+  const out: object[] = [];
+  for (const st of engine.states) {
+    const name = st.analysis.name;
+    for (const w of WINDOW_NAMES) {
+      const h = engine.profiles.window(name, w);
+      const ps = h.count > 0 ? h.percentiles([50, 90, 99, 99.9]) : [null, null, null, null];
+      out.push({
+        type: 'window',
+        analysis: name,
+        window: w,
+        ts_ns: tsNs,
+        count: h.count,
+        p50_ns: ps[0],
+        p90_ns: ps[1],
+        p99_ns: ps[2],
+        p999_ns: ps[3],
+        max_ns: h.count > 0 ? h.max : null,
+      });
+    }
+  }
+  return out;
+}
