@@ -40,6 +40,8 @@ export interface EngineOptions {
   commFilteredInKernel?: boolean;
   /** `--group-by` field: `comm`, `tid`, `cpu`, or an analysis's own (`syscall`, `irq`, `vec`, `dev`). */
   groupBy?: string;
+  /** Distinct group values per analysis before the counted overflow group (default 256). */
+  groupLimit?: number;
   /** Trace-time granularity of timeout checks on the record path, ns (default 1 ms). */
   timeoutGranularity?: number;
   /** Skip the profiles (histograms and windows): only for measuring what they cost (`npm run bench`). */
@@ -128,7 +130,7 @@ export class Engine implements RecordSink {
     this.comms = new CommTable((tid) => source.comm(tid));
     const wantStacks = opts.stacks === true && has(KERNEL_STACK) && analyses.some((a) => a.usesStacks);
     this.stacks = wantStacks ? new StackTable() : undefined;
-    this.profiles = opts.profiles ?? new Profiles(opts.groupBy);
+    this.profiles = opts.profiles ?? new Profiles(opts.groupBy, opts.groupLimit);
     const { ok, missing } = resolveEvents(analyses, has);
     if (missing.size > 0 && ok.size === 0) {
       const why = [...missing].map(([a, m]) => `${a.name} ${m}`).join('; ');

@@ -8,8 +8,10 @@ import { Histogram } from '../histogram/histogram.ts';
 import { createProfile, type Profile, type ProfileMeta } from '../histogram/profile.ts';
 import { LatencyWindows, type WindowName } from '../histogram/windows.ts';
 
-/** Distinct group values kept per analysis before the overflow group takes the rest. */
+/** Distinct group values kept per analysis before the overflow group takes the rest (default). */
 export const GROUP_LIMIT = 256;
+/** Largest accepted group limit (each group is a 36 KiB histogram). */
+export const MAX_GROUP_LIMIT = 65536;
 
 interface Slot {
   name: string;
@@ -22,8 +24,14 @@ export class Profiles {
   private readonly slots: Slot[] = [];
   private readonly byName = new Map<string, Slot>();
 
-  /** @param groupBy the `--group-by` field, or undefined for no groups */
-  constructor(readonly groupBy?: string) {}
+  /**
+   * @param groupBy the `--group-by` field, or undefined for no groups
+   * @param groupLimit distinct group values per analysis before the counted overflow group
+   */
+  constructor(
+    readonly groupBy?: string,
+    readonly groupLimit = GROUP_LIMIT,
+  ) {}
 
   /** Registers an analysis; returns the index to pass to `record`. */
   add(name: string): number {
@@ -31,7 +39,7 @@ export class Profiles {
       name,
       total: new Histogram(),
       windows: new LatencyWindows(),
-      groups: this.groupBy === undefined ? undefined : new HistogramGroups<string>({ limit: GROUP_LIMIT }),
+      groups: this.groupBy === undefined ? undefined : new HistogramGroups<string>({ limit: this.groupLimit }),
     };
     this.slots.push(s);
     this.byName.set(name, s);

@@ -2,7 +2,8 @@
  * `syscall`: time inside one system call (DESIGN §5). Begin: `raw_syscalls:sys_enter` of tid T (id N); end: the next
  * `sys_exit` of T; key tid; latency attributed to syscall N. A new `sys_enter` for T while one is open replaces it
  * (counted). With `--stacks`, the stack of the task's last blocking switch-out inside the call is attached — the
- * stateful `getEvent` query of the original module. A task that exits inside a call (`exit_group`) is discarded.
+ * stateful `getEvent` query of the original module. A task that exits inside a call (`exit_group`) is marked so
+ * that it is not reported as a timeout (it will never return); pairing itself stays exactly the definition.
  */
 import type { TraceRecord } from '../ftrace/types.ts';
 import type { EventInOptions, LatencyEvent } from '../tracker/tracker.ts';
@@ -12,15 +13,19 @@ const ENTER = 'raw_syscalls:sys_enter';
 const EXIT = 'raw_syscalls:sys_exit';
 const PROC_EXIT = 'sched:sched_process_exit';
 
-// Per-event data, packed in one number: syscall id (12 bits), cpu of the entry (12 bits), stack id + 1 (29 bits).
-const ID_SPAN = 4096;
+// Per-event data, packed in one number: syscall id (20 bits: x86_64 numbers, the ids >= 10000 a CTF source assigns,
+// ARM private calls 0xf0000+), cpu of the entry (12 bits), "the task exited" (1 bit), stack id + 1 (20 bits).
+const ID_SPAN = 1 << 20;
 const CPU_SPAN = 4096;
-function pack(id: number, cpu: number, stack: number): number {
-  return (id & (ID_SPAN - 1)) + ID_SPAN * ((cpu & (CPU_SPAN - 1)) + CPU_SPAN * (stack + 1));
+const EXITED = ID_SPAN * CPU_SPAN;
+const STACK_UNIT = EXITED * 2;
+function pack(id: number, cpu: number, stack: number, exited = false): number {
+  return (id & (ID_SPAN - 1)) + ID_SPAN * (cpu & (CPU_SPAN - 1)) + (exited ? EXITED : 0) + STACK_UNIT * (stack + 1);
 }
 const idOf = (d: number) => d % ID_SPAN;
 const cpuOf = (d: number) => Math.floor(d / ID_SPAN) % CPU_SPAN;
-const stackOf = (d: number) => Math.floor(d / (ID_SPAN * CPU_SPAN)) - 1;
+const exitedOf = (d: number) => Math.floor(d / EXITED) % 2 === 1;
+const stackOf = (d: number) => Math.floor(d / STACK_UNIT) - 1;
 
 export const syscall: Analysis = {
   name: 'syscall',
@@ -38,6 +43,7 @@ export const syscall: Analysis = {
     let cur: TraceRecord | undefined;
     const t = ctx.tracker<number>((e: LatencyEvent<number>) => {
       const d = e.data ?? 0;
+      if (e.reason === 'timeout' && exitedOf(d)) return; // exit_group never returns: not a stuck task
       const id = idOf(d);
       ctx.report({
         analysis: 'syscall',
@@ -77,7 +83,12 @@ export const syscall: Analysis = {
       handlers.push([
         PROC_EXIT,
         (r) => {
-          if (r.pid > 0) t.discard(r.pid);
+          if (r.pid <= 0) return;
+          const h = t.getEventParts(0, 0, r.pid);
+          if (h === undefined) return;
+          const d = h.data ?? 0;
+          h.data = pack(idOf(d), cpuOf(d), stackOf(d), true);
+          t.putEvent(h);
         },
       ]);
     }
@@ -88,7 +99,7 @@ export const syscall: Analysis = {
         const h = t.getEvent(tid);
         if (h === undefined) return;
         const d = h.data ?? 0;
-        h.data = pack(idOf(d), cpuOf(d), stackId);
+        h.data = pack(idOf(d), cpuOf(d), stackId, exitedOf(d));
         t.putEvent(h);
       },
     };

@@ -32,7 +32,8 @@ function commonOptions(c: Command): Command {
     .option('--stacks', 'attach the kernel stack where the task blocked')
     .option('--json', 'JSON Lines on stdout (one object per outlier, then summaries)')
     .option('--summary', 'statistics at the end: counts, percentiles, log2 histogram')
-    .addOption(new Option('--group-by <FIELD>', 'per-group statistics in the summary').choices(groupFields()));
+    .addOption(new Option('--group-by <FIELD>', 'per-group statistics in the summary').choices(groupFields()))
+    .option('--group-limit <N>', 'distinct groups kept per analysis before the overflow group (default 256)');
 }
 
 export function buildProgram(): Command {

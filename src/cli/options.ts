@@ -3,6 +3,7 @@
  * line naming the bad value, exit code 2.
  */
 import { ANALYSES, ANALYSIS_NAMES, findAnalysis } from '../analyses/index.ts';
+import { MAX_GROUP_LIMIT } from '../analyses/profiles.ts';
 import type { Analysis } from '../analyses/types.ts';
 import { validComm } from '../sources/tracefs/filters.ts';
 import { parseDuration } from './duration.ts';
@@ -23,6 +24,7 @@ export interface RawOptions {
   json?: boolean;
   summary?: boolean;
   groupBy?: string;
+  groupLimit?: string;
   tracefs?: string;
   procfs?: string;
 }
@@ -41,6 +43,7 @@ export interface RunOptions {
   json: boolean;
   summary: boolean;
   groupBy: string | undefined;
+  groupLimit: number | undefined;
 }
 
 /** Common group-by fields; analyses add their own (`syscall`, `irq`, `vec`, `dev`). */
@@ -110,6 +113,14 @@ export function parseRunOptions(names: string[], raw: RawOptions): RunOptions {
   if (raw.groupBy !== undefined && !groupFields().includes(raw.groupBy)) {
     throw new UsageError(`--group-by: unknown field '${raw.groupBy}' (one of ${groupFields().join(', ')})`);
   }
+  let groupLimit: number | undefined;
+  if (raw.groupLimit !== undefined) {
+    const g = raw.groupLimit;
+    if (!/^\d+$/.test(g) || Number(g) < 1 || Number(g) > MAX_GROUP_LIMIT) {
+      throw new UsageError(`--group-limit: '${g}' is not a number from 1 to ${MAX_GROUP_LIMIT}`);
+    }
+    groupLimit = Number(g);
+  }
   return {
     analyses: chosen,
     thresholds,
@@ -121,5 +132,6 @@ export function parseRunOptions(names: string[], raw: RawOptions): RunOptions {
     json: raw.json === true,
     summary: raw.summary === true,
     groupBy: raw.groupBy,
+    groupLimit,
   };
 }

@@ -44,6 +44,7 @@ export function createEngine(
       tids: o.pids.length > 0 ? new Set(o.pids) : undefined,
       comm: o.comm,
       groupBy: o.groupBy,
+      groupLimit: o.groupLimit,
       ...extra,
     },
     print,
