@@ -4,6 +4,7 @@
  * come from the log-linear histograms (relative error <= 1 %).
  */
 import type { Engine } from '../analyses/engine.ts';
+import { OVERFLOW_GROUP } from '../histogram/groups.ts';
 import type { Histogram } from '../histogram/histogram.ts';
 import { bucketValue } from '../histogram/layout.ts';
 import type { SourceStats } from '../sources/types.ts';
@@ -79,6 +80,11 @@ export function formatSummary(engine: Engine, stats: SourceStats): string {
       text += `  by ${engine.profiles.groupBy}:\n`;
       for (const [k, gh] of rows.slice(0, 25)) text += statsRow(`  ${String(k)}`, gh, 14);
       if (rows.length > 25) text += `  ... ${rows.length - 25} more groups\n`;
+      const gs = groups.stats;
+      if (gs.overflowRecords > 0) {
+        text += `  (more than ${gs.limit} distinct values: ${gs.overflowDistinct}${gs.overflowDistinctExact ? '' : '+'} more`;
+        text += ` in ${OVERFLOW_GROUP}, ${gs.overflowRecords} pairs; raise --group-limit)\n`;
+      }
     }
     if (h.count > 0) text += log2Histogram(h);
   }
