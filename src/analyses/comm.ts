@@ -28,7 +28,7 @@ export class CommTable {
     if (tid <= 0) return;
     const slot = tid & (SLOTS - 1);
     const base = slot * COMM_LEN;
-    let n = len < COMM_LEN ? len : COMM_LEN;
+    let n = Math.min(len, COMM_LEN);
     for (let i = 0; i < n; i++) {
       if (src[off + i] === 0) {
         n = i;

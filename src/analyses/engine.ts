@@ -18,7 +18,7 @@ import { commObservers } from './comm-events.ts';
 import { Profiles } from './profiles.ts';
 import { StackTable } from './stacks.ts';
 import { GENERIC_SYSCALLS, X86_64_SYSCALLS } from './syscall-names.ts';
-import type { Analysis, AnalysisContext, AnalysisRun, Detail, IntField, Outlier } from './types.ts';
+import type { Analysis, AnalysisContext, AnalysisRun, Detail, Outlier } from './types.ts';
 
 export interface AnalysisSettings {
   threshold: number;
