@@ -40,10 +40,7 @@ async function analyze(path: string, noProfiles: boolean): Promise<number> {
   const has = (e: string) => src.schema.find(e) !== undefined;
   const analyses = ANALYSES.filter((a) => typeof a.events(has) !== 'string');
   const settings = Object.fromEntries(analyses.map((a) => [a.name, { threshold: 3_600e9 }]));
-  let _outliers = 0;
-  const engine = new Engine(src, analyses, { settings, noProfiles }, () => {
-    _outliers++;
-  });
+  const engine = new Engine(src, analyses, { settings, noProfiles }, () => {});
   await src.run(engine);
   return engine.records;
 }
