@@ -17,6 +17,20 @@ export function parseJsonLine(s: string): Json {
   );
 }
 
+/** Every run started and not yet exited: `killLiveRuns` ends them (a test that failed half-way must not leak one). */
+const running = new Set<LiveRun>();
+
+/** Ends every `LiveRun` still running (SIGINT, then SIGKILL after 3 s). Use in `afterEach`. */
+export async function killLiveRuns(): Promise<void> {
+  await Promise.all(
+    [...running].map(async (r) => {
+      const t = setTimeout(() => r.child.kill('SIGKILL'), 3000);
+      await r.stop();
+      clearTimeout(t);
+    }),
+  );
+}
+
 export class LiveRun {
   readonly child: ChildProcess;
   readonly records: Json[] = [];
@@ -46,7 +60,13 @@ export class LiveRun {
       this.stderr += d;
       this.notify();
     });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+    running.add(this);
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code, signal) => {
+        running.delete(this);
+        resolve({ code, signal });
+      }),
+    );
     this.exited.then(() => this.notify());
   }
 

@@ -138,7 +138,7 @@ export class Engine implements RecordSink {
     }
     const psSwitch = schema.find('sched:sched_switch');
     const tsm = parseTaskStateMask(psSwitch?.printFmt ?? '');
-    const taskState = { mask: tsm.mask, sleepBits: sleepBits(tsm.letters) };
+    const taskState = { mask: tsm, sleepBits: sleepBits(tsm.letters) };
     const syscallName = this.syscallName;
 
     for (const a of analyses) {

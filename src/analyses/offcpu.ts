@@ -4,6 +4,7 @@
  * preempted (none: `R`/`R+`). Context: the stack at switch-out (`--stacks`) and the waker (the first
  * `sched_waking` of T while it was off the CPU).
  */
+import { formatTaskState } from '../ftrace/format.ts';
 import type { TraceRecord } from '../ftrace/types.ts';
 import type { EventInOptions, LatencyEvent } from '../tracker/tracker.ts';
 import type { Analysis, AnalysisContext, AnalysisRun } from './types.ts';
@@ -12,26 +13,15 @@ const SWITCH = 'sched:sched_switch';
 const WAKING = 'sched:sched_waking';
 const WAKEUP = 'sched:sched_wakeup';
 
-// Per-event data: state (9 bits: the prev_state bits under the mask, and bit 8 = blocked), waker tid + 1 (23 bits),
-// stack id + 1 (21 bits).
-const STATE_SPAN = 512;
+// Per-event data: prev_state (13 bits: the state bits and the preempted bit, up to 0x1000 on older kernels), waker
+// tid + 1 (23 bits), stack id + 1 (17 bits).
+const STATE_SPAN = 8192;
 const TID_SPAN = 1 << 23;
-const pack = (state: number, waker: number, stack: number) => state + STATE_SPAN * (waker + 1 + TID_SPAN * (stack + 1));
+const pack = (state: number, waker: number, stack: number) =>
+  (state & (STATE_SPAN - 1)) + STATE_SPAN * (waker + 1 + TID_SPAN * (stack + 1));
 const stateOf = (d: number) => d % STATE_SPAN;
 const wakerOf = (d: number) => (Math.floor(d / STATE_SPAN) % TID_SPAN) - 1;
 const stackOf = (d: number) => Math.floor(d / (STATE_SPAN * TID_SPAN)) - 1;
-const BLOCKED = 256;
-
-const LETTERS = 'SDTtXZPI';
-
-/** `prev_state` low bits as the kernel prints them (`S`, `D|W`...), `R` when none. */
-export function stateLetters(bits: number): string {
-  let s = '';
-  for (let i = 0; i < LETTERS.length; i++) {
-    if (bits & (1 << i)) s += s === '' ? LETTERS[i] : `|${LETTERS[i]}`;
-  }
-  return s === '' ? 'R' : s;
-}
 
 export const offcpu: Analysis = {
   name: 'offcpu',
@@ -49,7 +39,8 @@ export const offcpu: Analysis = {
     const prevPid = ctx.int(SWITCH, 'prev_pid');
     const nextPid = ctx.int(SWITCH, 'next_pid');
     const prevState = ctx.int(SWITCH, 'prev_state');
-    const mask = ctx.taskState.mask;
+    const tsm = ctx.taskState.mask;
+    const mask = tsm.mask;
     let cur: TraceRecord | undefined;
     const t = ctx.tracker<number>((e: LatencyEvent<number>) => {
       const d = e.data ?? 0;
@@ -64,8 +55,8 @@ export const offcpu: Analysis = {
         cpu: e.reason === 'threshold' && cur !== undefined ? cur.cpu : -1,
         tid: e.key as number,
         detail: {
-          state: st & BLOCKED ? 'blocked' : 'preempted',
-          prev_state: stateLetters(st & 0xff),
+          state: (st & mask) !== 0 ? 'blocked' : 'preempted',
+          prev_state: formatTaskState(st, tsm),
           waker_tid: w >= 0 ? w : null,
           waker_comm: w > 0 ? (ctx.comms.get(w) ?? null) : w === 0 ? 'swapper' : null,
         },
@@ -79,8 +70,7 @@ export const offcpu: Analysis = {
         (r) => {
           const prev = prevPid(r);
           if (prev > 0) {
-            const bits = prevState(r) & mask;
-            opts.data = pack((bits & 0xff) | (bits !== 0 ? BLOCKED : 0), -1, -1);
+            opts.data = pack(prevState(r), -1, -1);
             t.eventInParts(0, 0, prev, r.ts, opts);
           }
           const next = nextPid(r);

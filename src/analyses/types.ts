@@ -4,6 +4,8 @@
  * (`eventIn`/`eventOut`/`getEvent`). Everything else — dispatch, stacks, comm names, histograms, output — is the
  * engine's job.
  */
+
+import type { TaskStateMask } from '../ftrace/format.ts';
 import type { EventSchema } from '../ftrace/schema.ts';
 import type { TraceRecord } from '../ftrace/types.ts';
 import type { Tracker } from '../tracker/tracker.ts';
@@ -52,8 +54,8 @@ export interface AnalysisConfig {
 }
 
 export interface TaskStateInfo {
-  /** Mask of the real task-state bits in `prev_state` (0xff on 6.x kernels). */
-  mask: number;
+  /** Mask of the real task-state bits in `prev_state` (0xff on 6.x kernels), bit of "preempted", and the letters. */
+  mask: TaskStateMask;
   /** Bits of `prev_state` that mean S or D (what `--stacks` captures a stack for). */
   sleepBits: number;
 }

@@ -208,11 +208,6 @@ export async function runLive(
   const stop = () => source.stop();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  // A closed stdout (piped into `head`) ends the run quietly.
-  const onPipeError = (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') stop();
-  };
-  process.stdout.on('error', onPipeError);
   const timer = o.duration !== undefined ? setTimeout(stop, o.duration / 1e6) : undefined;
   const ticker =
     interval === undefined
@@ -236,7 +231,6 @@ export async function runLive(
     if (ticker !== undefined) clearInterval(ticker);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    process.stdout.off('error', onPipeError);
   }
   return 0;
 }
