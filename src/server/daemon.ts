@@ -144,6 +144,15 @@ export class Daemon {
     return { now_ns: this.opts.now(), unix_ns: BigInt(Math.round(this.wallMs())) * 1_000_000n };
   }
 
+  /**
+   * Time (source clock, ns) up to which every event has been handled, or null before the first read: an event that
+   * happened before it has been counted and, if it was an outlier, reported.
+   */
+  processedNs(): bigint | null {
+    const ts = this.engine.lastTs;
+    return Number.isFinite(ts) ? this.engine.absolute(ts) : null;
+  }
+
   /** Every analysis of the table: available or not, settings and counters. */
   analyses(): Record<string, unknown>[] {
     return ANALYSES.map((a) => this.analysisInfo(a.name));

@@ -246,7 +246,12 @@ export function createApiServer(opts: ServerOptions): Server {
     if (parts[0] === 'analyses' && parts.length === 1) {
       if (!get) throw methodNotAllowed('GET, HEAD');
       query(url, []);
-      sendJson(res, 200, { host: daemon.hostName, ...daemon.clock(), analyses: daemon.analyses() });
+      sendJson(res, 200, {
+        host: daemon.hostName,
+        ...daemon.clock(),
+        processed_ns: daemon.processedNs(),
+        analyses: daemon.analyses(),
+      });
       return;
     }
     if (parts[0] === 'analyses' && parts.length === 2 && name !== undefined) {
