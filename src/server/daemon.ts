@@ -265,7 +265,11 @@ export class Daemon {
         };
       }),
       records: e.records,
-      lostPerCpu: e.lostPerCpu,
+      // One series per traced CPU from the start (a counter that appears only after the first loss is hard to alert on).
+      lostPerCpu: Array.from(
+        { length: Math.max(this.opts.source.cpus, e.lostPerCpu.length) },
+        (_, c) => e.lostPerCpu[c] ?? 0,
+      ),
       lostUnknown: e.lostUnknown,
       lastReadUnixSeconds: this.lastReadUnix,
       history: { size: hs.size, capacity: hs.capacity, evicted: hs.evicted },
