@@ -120,7 +120,13 @@ export function App() {
 
 function AnalysisView(props: { info: AnalysisInfo; feed: Feed; onChanged: () => void }) {
   const { info, feed } = props;
-  const mine = useMemo(() => feed.outliers.filter((o) => o.analysis === info.analysis), [feed.outliers, info.analysis]);
+  const [filter, setFilter] = useState('');
+  const mine = useMemo(() => {
+    const f = filter.trim();
+    return feed.outliers.filter(
+      (o) => o.analysis === info.analysis && (f === '' || (o.comm ?? '').includes(f) || String(o.tid) === f),
+    );
+  }, [feed.outliers, info.analysis, filter]);
   if (!info.available) {
     return (
       <section>
@@ -143,6 +149,19 @@ function AnalysisView(props: { info: AnalysisInfo; feed: Feed; onChanged: () => 
         <Stat label="in flight" value={info.in_flight} />
         <Stat label="unmatched" value={info.unmatched} />
         <Stat label="table full" value={info.table_full} />
+      </div>
+      <div class="filter">
+        <label>
+          show only comm or tid{' '}
+          <input
+            value={filter}
+            onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
+            placeholder="e.g. mysqld"
+            data-testid="outlier-filter"
+            size={16}
+          />
+        </label>
+        <span class="muted">{mine.length} outliers shown</span>
       </div>
       <h3>Outliers over the last 5 minutes</h3>
       <LiveScatter outliers={mine} offsetNs={feed.offsetNs} threshold={info.threshold_ns} />

@@ -21,7 +21,9 @@ export function Scatter(props: { xs: number[]; ys: number[]; threshold: number; 
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const { xs, ys, threshold, spanS, nowS } = props;
-  const data = (): uPlot.AlignedData => [xs, ys, xs.map(() => threshold)];
+  const data = (): uPlot.AlignedData => [xs, ys];
+  const thresholdRef = useRef(threshold);
+  thresholdRef.current = threshold;
   useEffect(() => {
     const el = box.current as HTMLDivElement;
     const opts: uPlot.Options = {
@@ -31,7 +33,15 @@ export function Scatter(props: { xs: number[]; ys: number[]; threshold: number; 
       cursor: { drag: { x: false, y: false } },
       scales: {
         x: { time: true, range: (_u, _min, _max) => [nowRef.current - spanRef.current, nowRef.current] },
-        y: { distr: 3, range: (_u, min, max) => [Math.max(1, (min || 1) / 2), Math.max(10, (max || 10) * 2)] },
+        y: {
+          distr: 3,
+          range: (_u, min, max) => {
+            const t = thresholdRef.current;
+            const lo = Math.min(min || t, t);
+            const hi = Math.max(max || t, t);
+            return [Math.max(1, lo / 2), Math.max(10, hi * 2)];
+          },
+        },
       },
       axes: [{ ...AXIS }, { ...AXIS, size: 70, values: (_u, vals) => vals.map((v) => formatNs(v)) }],
       series: [
@@ -42,8 +52,26 @@ export function Scatter(props: { xs: number[]; ys: number[]; threshold: number; 
           paths: () => null,
           points: { show: true, size: 6, stroke: '#f5a524', fill: '#f5a52480' },
         },
-        { label: 'threshold', stroke: '#e5484d', dash: [6, 4], width: 1, points: { show: false } },
       ],
+      hooks: {
+        // The threshold as a dashed line across the whole plot.
+        draw: [
+          (u) => {
+            const y = u.valToPos(thresholdRef.current, 'y', true);
+            if (!(y >= u.bbox.top && y <= u.bbox.top + u.bbox.height)) return;
+            const c = u.ctx;
+            c.save();
+            c.strokeStyle = '#e5484d';
+            c.setLineDash([6, 4]);
+            c.lineWidth = 1;
+            c.beginPath();
+            c.moveTo(u.bbox.left, y);
+            c.lineTo(u.bbox.left + u.bbox.width, y);
+            c.stroke();
+            c.restore();
+          },
+        ],
+      },
     };
     plot.current = new uPlot(opts, data(), el);
     return () => plot.current?.destroy();
