@@ -277,7 +277,7 @@ function Profiles(props: { analysis: string }) {
   const [win, setWin] = useState<WindowName>('1m');
   const [all] = usePoll(
     () => Promise.all(WINDOWS.map((w) => getJson<ProfileResponse>(`/api/profiles/${props.analysis}?window=${w}`))),
-    2000,
+    5000,
     [props.analysis],
   );
   const cur = all?.find((p) => p.window === win);
