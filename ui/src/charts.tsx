@@ -112,7 +112,7 @@ export function Histogram(props: { buckets: [number, number, number][] }) {
           values: (_u, vals) =>
             vals.map((v) => (Number.isInteger(v) && bins.current[v] ? formatNs(bins.current[v][0]) : '')),
         },
-        { ...AXIS, size: 60 },
+        { ...AXIS, size: 72 },
       ],
       series: [{}, { label: 'pairs', fill: '#3e63dd99', stroke: '#3e63dd', paths: bars, points: { show: false } }],
     };
