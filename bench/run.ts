@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, figures as rates and as ratios against a baseline measured in the same run
  * (the machine is shared and noisy: never compare against a number from another run).
  *   npm run bench              all
- *   npm run bench -- tracker   only the named groups (tracker, histogram, decode, analyze, live, ctf)
+ *   npm run bench -- tracker   only the named groups (tracker, histogram, decode, analyze, live, serve, ctf)
  */
 
 import { analyzeBench } from './analyze.bench.ts';
@@ -10,6 +10,7 @@ import { ctfBench } from './ctf.bench.ts';
 import { decodeBench } from './decode.bench.ts';
 import { compareCalibration, queryBench, recordBench, windowsMemory } from './histogram.bench.ts';
 import { liveBench } from './live.bench.ts';
+import { serveBench } from './serve.bench.ts';
 import { trackerBench, trackerHeapGrowth } from './tracker.bench.ts';
 import { printResults } from './util.ts';
 
@@ -64,6 +65,24 @@ if (want('live')) {
     console.log(
       `  ${r.name.padEnd(36)} ${(r.eventsPerSec / 1e3).toFixed(0).padStart(6)} k events/s  ` +
         `CPU ${r.cpuPercent.toFixed(1).padStart(5)} %  = ${r.cpuPer100k.toFixed(2)} % per 100 k events/s  lost ${r.lost}`,
+    );
+  }
+}
+
+if (want('serve')) {
+  console.log('\nserve: the daemon under ~300 k events/s and ~10 syscall outliers/s (15 s per phase, /proc/PID/stat)');
+  for (const r of await serveBench(15)) {
+    console.log(
+      `  ${r.name.padEnd(32)} CPU ${r.cpuPercent.toFixed(1).padStart(5)} %  RSS ${r.rssMiB.toFixed(0).padStart(4)} MiB  ` +
+        `${(r.eventsPerSec / 1e3).toFixed(0).padStart(4)} k events/s  ${r.outliersPerSec.toFixed(1).padStart(5)} outliers/s  ` +
+        `streamed ${r.streamed}  scrapes ${r.scrapes}`,
+    );
+  }
+  console.log('\nserve, isolated: HTTP + SSE only (no kernel reader), 10 synthetic outliers/s (15 s per phase)');
+  for (const r of await serveBench(15, 0, true)) {
+    console.log(
+      `  ${r.name.padEnd(32)} CPU ${r.cpuPercent.toFixed(2).padStart(5)} %  RSS ${r.rssMiB.toFixed(0).padStart(4)} MiB  ` +
+        `streamed ${r.streamed}  scrapes ${r.scrapes}`,
     );
   }
 }

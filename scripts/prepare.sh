@@ -33,6 +33,8 @@ if [ "$want_test" = 1 ]; then
   need xz xz-utils
   need trace-cmd trace-cmd
   need babeltrace babeltrace
+  need promtool prometheus
+  need /usr/bin/chromium chromium
   if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "prepare: installing Debian packages:$missing" >&2
@@ -48,3 +50,9 @@ fi
 
 # 3. Build the package (incremental: fast when nothing changed).
 npx --no-install tsc -p tsconfig.build.json
+
+# 4. Build the dashboard (ui/ -> ui/dist, served by `latency-tracker serve`) when a source is newer than the build.
+if [ ! -f ui/dist/index.html ] || [ -n "$(find ui/index.html ui/vite.config.ts ui/src package-lock.json -newer ui/dist/index.html 2>/dev/null | head -n 1)" ]; then
+  echo "prepare: building the dashboard (ui/dist)" >&2
+  npx --no-install vite build --config ui/vite.config.ts >&2
+fi

@@ -78,6 +78,8 @@ export interface AnalysisState {
   readonly events: string[];
   /** Outliers reported (threshold and timeout). */
   outliers: number;
+  /** False while the analysis is switched off at run time (`Engine.setEnabled`): its handlers are not called. */
+  enabled: boolean;
 }
 
 const KERNEL_STACK = 'ftrace:kernel_stack';
@@ -113,6 +115,8 @@ export class Engine implements RecordSink {
   /** One function per event id (a no-op for events nobody reads): compiled from `table` once. */
   private dispatch: ((r: TraceRecord) => void)[] = [];
   private readonly table: (((r: TraceRecord) => void)[] | undefined)[] = [];
+  /** Owner of each handler in `table` (index in `states`, -1 for the engine's own: comm names, stacks). */
+  private readonly owners: (number[] | undefined)[] = [];
   private readonly stackFrames = new Uint32Array(MAX_STACK_FRAMES * 2);
   private readonly stackUsers: AnalysisRun[] = [];
   private nextAdvance = Number.NEGATIVE_INFINITY;
@@ -190,10 +194,11 @@ export class Engine implements RecordSink {
         settings,
         events,
         outliers: 0,
+        enabled: true,
       };
       stateRef.s = st;
       this.states.push(st);
-      for (const [event, fn] of run.handlers) this.on(schema, event, fn);
+      for (const [event, fn] of run.handlers) this.on(schema, event, fn, this.states.length - 1);
       if (run.onStack !== undefined && this.stacks !== undefined) this.stackUsers.push(run);
     }
     // Thread names from every event of the source that names one.
@@ -278,6 +283,60 @@ export class Engine implements RecordSink {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
+  // Run-time control (the daemon's `PUT /api/analyses/{name}`). Not on the record path; call between records.
+
+  /** The state of a running analysis, or undefined when it does not run on this source. */
+  state(name: string): AnalysisState | undefined {
+    return this.states.find((s) => s.analysis.name === name);
+  }
+
+  /** Changes an analysis's threshold (ns): from the next pair on, to pairs in flight too. Throws on a bad value. */
+  setThreshold(name: string, ns: number): void {
+    const st = this.mustState(name);
+    st.tracker.setThreshold(ns);
+    st.settings.threshold = ns;
+  }
+
+  /** Changes an analysis's timeout (ns, 0 = none). Throws on a bad value. */
+  setTimeout(name: string, ns: number): void {
+    const st = this.mustState(name);
+    st.tracker.setTimeout(ns);
+    st.settings.timeout = ns;
+  }
+
+  /**
+   * Switches an analysis's handlers on or off. Off, its events in flight are discarded (counted by its tracker as
+   * `discarded`): a begin seen before and an end seen after a pause must not pair into a false latency.
+   */
+  setEnabled(name: string, on: boolean): void {
+    const st = this.mustState(name);
+    if (st.enabled === on) return;
+    st.enabled = on;
+    st.tracker.discardBefore(Number.POSITIVE_INFINITY);
+    this.dispatch = compileDispatch(this.enabledTable());
+  }
+
+  /** Events the enabled analyses read. */
+  get enabledEvents(): string[] {
+    return [...new Set(this.states.filter((s) => s.enabled).flatMap((s) => s.events))];
+  }
+
+  private mustState(name: string): AnalysisState {
+    const st = this.state(name);
+    if (st === undefined) throw new Error(`analysis ${name} does not run on this source`);
+    return st;
+  }
+
+  /** `table` without the handlers of disabled analyses. */
+  private enabledTable(): (((r: TraceRecord) => void)[] | undefined)[] {
+    return this.table.map((hs, id) => {
+      const own = this.owners[id];
+      if (hs === undefined || own === undefined) return hs;
+      return hs.filter((_, k) => own[k] < 0 || this.states[own[k]].enabled);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
 
   /** Per-analysis tracker statistics. */
   trackerStats(): Map<string, TrackerStats> {
@@ -309,15 +368,17 @@ export class Engine implements RecordSink {
     return out;
   }
 
-  private on(schema: EventSchema, event: string, fn: (r: TraceRecord) => void): void {
+  private on(schema: EventSchema, event: string, fn: (r: TraceRecord) => void, owner = -1): void {
     const f = schema.find(event);
     if (f === undefined) return;
     let hs = this.table[f.id];
     if (hs === undefined) {
       hs = [];
       this.table[f.id] = hs;
+      this.owners[f.id] = [];
     }
     hs.push(fn);
+    this.owners[f.id]?.push(owner);
   }
 
   private wants(tid: number): boolean {

@@ -25,12 +25,12 @@ import { parseRunOptions, type RawOptions, type RunOptions, UsageError } from '.
 import { formatWindows, runProfile, windowRecords, writeProfile } from './profiles.ts';
 import { createEngine, finishRun, type Output } from './run.ts';
 
-interface GlobalOptions {
+export interface GlobalOptions {
   tracefs?: string;
   procfs?: string;
 }
 
-function pathsOf(g: GlobalOptions): Paths {
+export function pathsOf(g: GlobalOptions): Paths {
   return resolvePaths({ tracefs: g.tracefs, procfs: g.procfs });
 }
 
@@ -70,7 +70,7 @@ export async function openTraceFile(
 }
 
 /** Splits the requested analyses into runnable ones, refusing named ones the source cannot serve. */
-function runnable(o: RunOptions, named: boolean, has: (e: string) => boolean, where: string): Analysis[] {
+export function runnable(o: RunOptions, named: boolean, has: (e: string) => boolean, where: string): Analysis[] {
   const out: Analysis[] = [];
   for (const a of o.analyses) {
     const ev = a.events(has);
@@ -158,13 +158,38 @@ function liveFilters(analyses: Analysis[], tids: number[], comm: string | undefi
 }
 
 /** Root and a mounted tracefs, or one clear sentence. */
-function ensureTracefs(paths: Paths): void {
+export function ensureTracefs(paths: Paths): void {
   if (process.getuid?.() !== 0) {
     throw new SetupError(
       'latency-tracker needs root to trace the kernel (it creates a private tracefs instance): run it with sudo.',
     );
   }
   mountTracefs(paths.tracefs);
+}
+
+/**
+ * The events a live run enables for `analyses`: theirs, the rare comm-naming ones, and `sched_switch` with the
+ * stack trigger's task-state bits when stacks are wanted (shared by `live` and `serve`).
+ */
+export function liveEvents(
+  paths: Paths,
+  analyses: readonly Analysis[],
+  has: (e: string) => boolean,
+  stacks: boolean,
+): { events: string[]; stackBits: number | undefined } {
+  const events = [...new Set(analyses.flatMap((a) => a.events(has) as string[]))];
+  // Rare events that name new threads, so short-lived processes keep their names after they exit.
+  for (const e of COMM_EVENTS) if (has(e) && !events.includes(e)) events.push(e);
+  let stackBits: number | undefined;
+  if (stacks && analyses.some((a) => a.usesStacks) && has('sched:sched_switch')) {
+    const f = readFileSync(join(paths.tracefs, 'events/sched/sched_switch/format'), 'utf8');
+    const m = parseTaskStateMask(/^print fmt: (.*)$/m.exec(f)?.[1] ?? '');
+    stackBits = 0;
+    for (const [v, l] of m.letters) if (l === 'S' || l === 'D') stackBits |= v;
+    if (stackBits === 0) stackBits = 3;
+    if (!events.includes('sched:sched_switch')) events.push('sched:sched_switch');
+  }
+  return { events, stackBits };
 }
 
 export async function runLive(
@@ -184,18 +209,7 @@ export async function runLive(
   ensureTracefs(paths);
   const has = kernelHas(paths);
   const analyses = runnable(o, names.length > 0, has, 'this kernel');
-  const events = [...new Set(analyses.flatMap((a) => a.events(has) as string[]))];
-  // Rare events that name new threads, so short-lived processes keep their names after they exit.
-  for (const e of COMM_EVENTS) if (has(e) && !events.includes(e)) events.push(e);
-  let stackBits: number | undefined;
-  if (o.stacks && analyses.some((a) => a.usesStacks) && has('sched:sched_switch')) {
-    const f = readFileSync(join(paths.tracefs, 'events/sched/sched_switch/format'), 'utf8');
-    const m = parseTaskStateMask(/^print fmt: (.*)$/m.exec(f)?.[1] ?? '');
-    stackBits = 0;
-    for (const [v, l] of m.letters) if (l === 'S' || l === 'D') stackBits |= v;
-    if (stackBits === 0) stackBits = 3;
-    if (!events.includes('sched:sched_switch')) events.push('sched:sched_switch');
-  }
+  const { events, stackBits } = liveEvents(paths, analyses, has, o.stacks);
   const tids = o.pids.length > 0 ? expandPids(paths, o.pids) : [];
   const source = LiveSource.open({ paths, events, filters: liveFilters(analyses, tids, o.comm), stackBits });
   let engine: ReturnType<typeof createEngine>;

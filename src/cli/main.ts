@@ -12,6 +12,7 @@ import { formatList, kernelHas, listAnalyses } from './list.ts';
 import { collect, groupFields, UsageError } from './options.ts';
 import { runCompare } from './profiles.ts';
 import { stdio } from './run.ts';
+import { runServe } from './serve.ts';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -74,6 +75,24 @@ export function buildProgram(): Command {
     .option('--profile-out <FILE>', 'write the latency profile (JSON) at the end, for compare')
     .action(async (file: string, names: string[], opts, cmd: Command) => {
       process.exitCode = await runAnalyze(file, names, { ...cmd.optsWithGlobals(), ...opts }, stdio);
+    });
+
+  program
+    .command('serve')
+    .description('daemon: live tracking with an HTTP API, Prometheus /metrics and a web dashboard')
+    .argument('[ANALYSIS...]', 'analyses to run (default: all this kernel supports)')
+    .option('--listen <HOST:PORT>', 'address to serve on (beyond loopback needs --token)', '127.0.0.1:9555')
+    .option('--token <TOKEN>', 'bearer token every request must carry (or LATENCY_TRACKER_TOKEN)')
+    .option(
+      '-t, --threshold <ANALYSIS=DURATION>',
+      'initial threshold (repeatable; bare = all; µs if no unit; changeable at run time)',
+      collect,
+    )
+    .option('--timeout <ANALYSIS=DURATION>', 'initial timeout (repeatable)', collect)
+    .option('--no-stacks', 'do not capture kernel stacks (they cost a stack trace per blocking switch)')
+    .option('--history <N>', 'recent outliers kept for the API and the dashboard (default 4096)')
+    .action(async (names: string[], opts, cmd: Command) => {
+      process.exitCode = await runServe(names, { ...cmd.optsWithGlobals(), ...opts }, stdio, packageVersion());
     });
 
   program

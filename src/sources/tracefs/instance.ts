@@ -263,7 +263,15 @@ export class TracefsInstance {
   enableEvent(event: string): void {
     const d = this.eventDir(event);
     this.writeAbs(join(d, 'enable'), '1', event);
-    this.enabled.push(event);
+    if (!this.enabled.includes(event)) this.enabled.push(event);
+  }
+
+  /** Disables one event in this instance (at run time: no running analysis reads it any more). */
+  disableEvent(event: string): void {
+    const d = this.eventDir(event);
+    this.writeAbs(join(d, 'enable'), '0', event);
+    const i = this.enabled.indexOf(event);
+    if (i >= 0) this.enabled.splice(i, 1);
   }
 
   /** Sets an event filter (built by `filters.ts` from validated values; checked again here). */
@@ -278,6 +286,13 @@ export class TracefsInstance {
     if (!TRIGGER_RE.test(trigger)) throw new SetupError(`refusing to write an unexpected trigger '${trigger}'`);
     const d = this.eventDir(event);
     this.writeAbs(join(d, 'trigger'), trigger, `${event} trigger '${trigger}'`);
+  }
+
+  /** Removes a trigger set by `setTrigger` (written back prefixed with '!'). */
+  removeTrigger(event: string, trigger: string): void {
+    if (!TRIGGER_RE.test(trigger)) throw new SetupError(`refusing to write an unexpected trigger '${trigger}'`);
+    const d = this.eventDir(event);
+    this.writeAbs(join(d, 'trigger'), `!${trigger}`, `${event} trigger '!${trigger}'`);
   }
 
   /** Events of these thread ids are not recorded (`set_event_notrace_pid`); replaces the previous list. */

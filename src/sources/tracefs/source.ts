@@ -191,6 +191,31 @@ export class LiveSource implements TraceSource {
     }
   }
 
+  /**
+   * Run-time change of what the kernel records (an analysis switched off or on): enables `events` and disables the
+   * other events given to `open`; `stacks` false removes the stack trigger (true puts it back). Only events given to
+   * `open` can be named (their formats are known); anything else throws `SetupError`. Synchronous tracefs writes.
+   */
+  setRecording(events: readonly string[], stacks: boolean): void {
+    const all = new Set(this.opts.events);
+    for (const e of events) if (!all.has(e)) throw new SetupError(`event ${e} was not opened by this source`);
+    const want = new Set(events);
+    for (const e of all) {
+      const on = this.instance.events.includes(e);
+      if (want.has(e) && !on) this.instance.enableEvent(e);
+      else if (!want.has(e) && on) this.instance.disableEvent(e);
+    }
+    const bits = this.opts.stackBits;
+    if (bits !== undefined && stacks !== this.stacksOn) {
+      const trigger = `stacktrace if prev_state & ${bits}`;
+      if (stacks) this.instance.setTrigger('sched:sched_switch', trigger);
+      else this.instance.removeTrigger('sched:sched_switch', trigger);
+      this.stacksOn = stacks;
+    }
+  }
+
+  private stacksOn = true;
+
   stop(): void {
     this.stopping = true;
     this.wake?.();

@@ -1,0 +1,149 @@
+/**
+ * `latency-tracker serve`: the monitoring daemon (issue 6). Live tracking of the analyses, the HTTP API, `/metrics`
+ * and the dashboard, until SIGINT/SIGTERM; then the streams end, the server closes, the source drains its last
+ * events and removes its tracefs instance, and the process exits 0.
+ */
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ANALYSES } from '../analyses/index.ts';
+import { Daemon } from '../server/daemon.ts';
+import { createApiServer } from '../server/http.ts';
+import { checkToken, DEFAULT_LISTEN, isLoopback, parseListen } from '../server/listen.ts';
+import { StaticFiles } from '../server/static.ts';
+import { SetupError } from '../sources/errors.ts';
+import { removeAllInstancesSync } from '../sources/tracefs/instance.ts';
+import { LiveSource } from '../sources/tracefs/source.ts';
+import { ensureTracefs, type GlobalOptions, liveEvents, pathsOf, runnable } from './commands.ts';
+import { kernelHas } from './list.ts';
+import { parseRunOptions, type RawOptions, UsageError } from './options.ts';
+import type { Output } from './run.ts';
+
+export interface ServeOptions extends RawOptions, GlobalOptions {
+  listen?: string;
+  token?: string;
+  history?: string;
+  /** `--no-stacks` sets this false. */
+  stacks?: boolean;
+}
+
+/** Where the built dashboard is: `ui/dist` at the package root (from `src/cli/` or `dist/cli/`). */
+export const UI_DIST = fileURLToPath(new URL('../../ui/dist', import.meta.url));
+
+/** Longest a graceful shutdown may take before the process cleans up and leaves anyway. */
+const SHUTDOWN_MS = 1800;
+
+export async function runServe(names: string[], raw: ServeOptions, io: Output, version: string): Promise<number> {
+  const o = parseRunOptions(names, { ...raw, stacks: raw.stacks !== false });
+  const listen = parseListen(raw.listen ?? DEFAULT_LISTEN);
+  if (typeof listen === 'string') throw new UsageError(`--listen: ${listen}`);
+  const token = raw.token ?? process.env.LATENCY_TRACKER_TOKEN;
+  if (token !== undefined) {
+    const bad = checkToken(token);
+    if (bad !== undefined) throw new UsageError(`--token: ${bad}`);
+  }
+  if (!isLoopback(listen.host) && token === undefined) {
+    throw new UsageError(
+      `--listen ${raw.listen}: binding beyond loopback needs --token (or LATENCY_TRACKER_TOKEN): every request must then carry it`,
+    );
+  }
+  let historyCapacity = 4096;
+  if (raw.history !== undefined) {
+    if (!/^\d{1,7}$/.test(raw.history) || Number(raw.history) < 1 || Number(raw.history) > 1_000_000) {
+      throw new UsageError(`--history: '${raw.history}' is not a number of outliers (1..1000000)`);
+    }
+    historyCapacity = Number(raw.history);
+  }
+  const files = new StaticFiles(UI_DIST);
+
+  const paths = pathsOf(raw);
+  ensureTracefs(paths);
+  const has = kernelHas(paths);
+  const analyses = runnable(o, names.length > 0, has, 'this kernel');
+  const { events, stackBits } = liveEvents(paths, analyses, has, o.stacks);
+  const source = LiveSource.open({ paths, events, stackBits });
+  let daemon: Daemon;
+  try {
+    const settings: Record<string, { threshold?: number; timeout?: number }> = {};
+    for (const a of o.analyses)
+      settings[a.name] = { threshold: o.thresholds.get(a.name), timeout: o.timeouts.get(a.name) };
+    daemon = new Daemon({
+      source,
+      // Every analysis asked for: those this kernel lacks are listed (unavailable, with the reason).
+      analyses: names.length > 0 ? o.analyses : ANALYSES,
+      engine: { settings, stacks: o.stacks },
+      recording: { events, setRecording: (e, s) => source.setRecording(e, s) },
+      historyCapacity,
+      host: hostname(),
+      version,
+      now: () => process.hrtime.bigint(),
+    });
+  } catch (e) {
+    source.instance.remove();
+    throw e;
+  }
+  const server = createApiServer({ daemon, files, token });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    daemon.close();
+    source.instance.remove();
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new SetupError(`cannot listen on ${raw.listen ?? DEFAULT_LISTEN} (${code})`);
+  }
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : listen.port;
+  const shownHost = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  const base = `http://${shownHost}:${port}`;
+
+  let stopping = false;
+  let forced: NodeJS.Timeout | undefined;
+  const shutdown = () => {
+    if (stopping) {
+      // A second signal: leave now, cleaning up the instance.
+      removeAllInstancesSync();
+      process.exit(1);
+    }
+    stopping = true;
+    forced = setTimeout(() => {
+      io.err('latency-tracker: shutdown took too long; leaving without a full flush\n');
+      removeAllInstancesSync();
+      process.exit(1);
+    }, SHUTDOWN_MS);
+    forced.unref();
+    daemon.close();
+    server.close();
+    server.closeAllConnections();
+    source.stop();
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  const onPipeError = () => {};
+  process.stdout.on('error', onPipeError);
+  try {
+    const running = daemon.run();
+    io.out(`Tracing ${daemon.engine.states.map((s) => s.analysis.name).join(', ')}... Hit Ctrl-C to end.\n`);
+    for (const s of daemon.engine.skipped) io.out(`  not available: ${s}\n`);
+    io.out(`Dashboard: ${base}/${token !== undefined ? '  (log in once with /?token=YOUR_TOKEN)' : ''}\n`);
+    io.out(`Metrics:   ${base}/metrics\n`);
+    const stats = await running.catch((e) => {
+      server.close();
+      server.closeAllConnections();
+      daemon.close();
+      throw e;
+    });
+    const lost = stats.lostPerCpu.reduce((a, b) => a + b, 0);
+    if (lost > 0) io.err(`latency-tracker: the kernel lost ${lost} events while serving\n`);
+  } finally {
+    if (forced !== undefined) clearTimeout(forced);
+    process.off('SIGINT', shutdown);
+    process.off('SIGTERM', shutdown);
+    process.stdout.off('error', onPipeError);
+  }
+  return 0;
+}

@@ -1,0 +1,318 @@
+/**
+ * The daemon's model: one engine running the analyses over a source, plus what the HTTP side serves from it — the
+ * outlier history, the live stream, per-analysis health, run-time settings. Every method here runs on the event
+ * loop between read cycles; nothing in it is on the record path except `onOutlier` (O(1): a ring slot and a
+ * pending-list push).
+ */
+import { Engine, type EngineOptions, type OutlierRecord } from '../analyses/engine.ts';
+import { ANALYSES } from '../analyses/index.ts';
+import type { Analysis } from '../analyses/types.ts';
+import { compareProfiles } from '../histogram/compare.ts';
+import type { Histogram } from '../histogram/histogram.ts';
+import { summaryFields } from '../histogram/json.ts';
+import { bucketValue } from '../histogram/layout.ts';
+import { compareRowToJSON } from '../histogram/render.ts';
+import type { WindowName } from '../histogram/windows.ts';
+import { formatMetrics, type MetricsSnapshot } from '../sinks/prometheus.ts';
+import type { SourceStats, TraceSource } from '../sources/types.ts';
+import { ApiError } from './errors.ts';
+import { type OutlierHistory, RingHistory } from './history.ts';
+import { SseHub, type SseOptions } from './sse.ts';
+
+/** Largest threshold or timeout accepted at run time: 1 h, the histograms' range. */
+export const MAX_SETTING_NS = 3_600_000_000_000;
+export const PROFILE_WINDOWS = ['1m', '5m', '1h', 'all'] as const;
+export type ProfileWindow = (typeof PROFILE_WINDOWS)[number];
+
+/** What can change the kernel side at run time (the live source). */
+export interface RecordingControl {
+  /** Every event the source was opened with. */
+  readonly events: readonly string[];
+  /** Enables exactly `events` of those, and the stack trigger when `stacks`. */
+  setRecording(events: readonly string[], stacks: boolean): void;
+}
+
+export interface DaemonOptions {
+  source: TraceSource;
+  /** Analyses to run (those the source lacks events for are listed as unavailable). */
+  analyses: readonly Analysis[];
+  engine?: EngineOptions;
+  recording?: RecordingControl;
+  /** Keeps the recent outliers (default: a ring of `historyCapacity`). */
+  history?: OutlierHistory & { stats?: { size: number; capacity: number; evicted: number } };
+  historyCapacity?: number;
+  stream?: SseOptions;
+  host: string;
+  version: string;
+  /** Current time on the source's clock (ns), for the dashboard to place outliers in time. */
+  now(): bigint;
+  /** Wall clock, ms (injectable for tests). */
+  wallMs?(): number;
+  /** Health check period, ms (default 1000). */
+  healthMs?: number;
+}
+
+/** Body of `PUT /api/analyses/{name}`, validated. */
+export interface AnalysisChange {
+  threshold_ns?: number;
+  timeout_ns?: number;
+  enabled?: boolean;
+}
+
+export class Daemon {
+  readonly engine: Engine;
+  readonly history: OutlierHistory & { stats?: { size: number; capacity: number; evicted: number } };
+  readonly hub: SseHub;
+  readonly http = new Map<number, number>();
+  private readonly opts: DaemonOptions;
+  private readonly wallMs: () => number;
+  private readonly startUnix: number;
+  /** Per analysis state index: activity counter at the last health check, and when it last changed (unix s). */
+  private readonly lastActivity: number[] = [];
+  private readonly lastEventUnix: number[] = [];
+  private lastTs = Number.NEGATIVE_INFINITY;
+  private lastReadUnix = 0;
+  private readonly healthTimer: NodeJS.Timeout;
+  /** Set when the source has finished (stopped or failed). */
+  private finished = false;
+
+  constructor(opts: DaemonOptions) {
+    this.opts = opts;
+    this.wallMs = opts.wallMs ?? Date.now;
+    this.startUnix = this.wallMs() / 1000;
+    this.history = opts.history ?? new RingHistory(opts.historyCapacity ?? 4096);
+    this.hub = new SseHub(opts.stream);
+    const host = opts.host;
+    const history = this.history;
+    const hub = this.hub;
+    this.engine = new Engine(opts.source, opts.analyses, opts.engine ?? {}, (o: OutlierRecord) => {
+      history.add(o, host);
+      hub.offer(o);
+    });
+    for (let i = 0; i < this.engine.states.length; i++) {
+      this.lastActivity.push(0);
+      this.lastEventUnix.push(0);
+    }
+    this.healthTimer = setInterval(() => this.checkHealth(), opts.healthMs ?? 1000);
+    this.healthTimer.unref();
+  }
+
+  get hostName(): string {
+    return this.opts.host;
+  }
+
+  /** Runs the source into the engine until it stops. */
+  async run(): Promise<SourceStats> {
+    try {
+      return await this.opts.source.run(this.engine);
+    } finally {
+      this.finished = true;
+      this.checkHealth();
+    }
+  }
+
+  /** Stops the health timer and the streams (the caller stops the source and the HTTP server). */
+  close(): void {
+    clearInterval(this.healthTimer);
+    this.hub.close();
+  }
+
+  /** Records which analyses saw events since the last check, and whether the source read anything. */
+  checkHealth(): void {
+    const now = this.wallMs() / 1000;
+    const states = this.engine.states;
+    for (let i = 0; i < states.length; i++) {
+      const s = states[i].tracker.stats;
+      const activity = s.tracked + s.exists + s.unmatchedOut;
+      if (activity !== this.lastActivity[i]) {
+        this.lastActivity[i] = activity;
+        this.lastEventUnix[i] = now;
+      }
+    }
+    const ts = this.engine.lastTs;
+    if (ts !== this.lastTs) {
+      this.lastTs = ts;
+      this.lastReadUnix = now;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // What the API serves
+
+  /** The source's clock now and the wall clock at the same moment: the dashboard maps `end_ns` to wall time. */
+  clock(): { now_ns: bigint; unix_ns: bigint } {
+    return { now_ns: this.opts.now(), unix_ns: BigInt(Math.round(this.wallMs())) * 1_000_000n };
+  }
+
+  /**
+   * Time (source clock, ns) up to which every event has been handled, or null before the first read: an event that
+   * happened before it has been counted and, if it was an outlier, reported.
+   */
+  processedNs(): bigint | null {
+    const ts = this.engine.lastTs;
+    return Number.isFinite(ts) ? this.engine.absolute(ts) : null;
+  }
+
+  /** Every analysis of the table: available or not, settings and counters. */
+  analyses(): Record<string, unknown>[] {
+    return ANALYSES.map((a) => this.analysisInfo(a.name));
+  }
+
+  analysisInfo(name: string): Record<string, unknown> {
+    const a = ANALYSES.find((x) => x.name === name);
+    if (a === undefined) throw unknownAnalysis(name);
+    const i = this.engine.states.findIndex((s) => s.analysis === a);
+    const st = i >= 0 ? this.engine.states[i] : undefined;
+    const missing = this.engine.skipped.find((s) => s.startsWith(`${a.name}: `));
+    const base = {
+      analysis: a.name,
+      description: a.description,
+      available: st !== undefined,
+      missing: st !== undefined ? null : missing !== undefined ? missing.slice(a.name.length + 2) : 'not requested',
+      enabled: st?.enabled ?? false,
+      up: st?.enabled === true && !this.finished,
+      threshold_ns: st?.settings.threshold ?? a.defaultThreshold,
+      timeout_ns: st?.settings.timeout ?? 0,
+      default_threshold_ns: a.defaultThreshold,
+      events: st?.events ?? [],
+    };
+    if (st === undefined) return base;
+    const s = st.tracker.stats;
+    return {
+      ...base,
+      pairs: s.completed,
+      outliers: st.outliers,
+      over_threshold: s.overThreshold,
+      timeouts: s.timeouts,
+      unmatched: s.unmatchedOut,
+      table_full: s.full,
+      in_flight: s.inFlight,
+      last_event_unix_s: this.lastEventUnix[i] === 0 ? null : this.lastEventUnix[i],
+    };
+  }
+
+  /** Applies a validated change; returns the analysis as `analysisInfo` shows it. */
+  update(name: string, change: AnalysisChange): Record<string, unknown> {
+    const a = ANALYSES.find((x) => x.name === name);
+    if (a === undefined) throw unknownAnalysis(name);
+    const st = this.engine.state(name);
+    if (st === undefined) {
+      throw new ApiError(409, `analysis ${name} does not run here (${this.analysisInfo(name).missing})`);
+    }
+    if (change.threshold_ns !== undefined) this.engine.setThreshold(name, change.threshold_ns);
+    if (change.timeout_ns !== undefined) this.engine.setTimeout(name, change.timeout_ns);
+    if (change.enabled !== undefined && change.enabled !== st.enabled) {
+      this.engine.setEnabled(name, change.enabled);
+      this.syncRecording();
+    }
+    return this.analysisInfo(name);
+  }
+
+  /** Tells the kernel to record only what the enabled analyses (and thread names, and stacks) need. */
+  private syncRecording(): void {
+    const rec = this.opts.recording;
+    if (rec === undefined) return;
+    const engine = this.engine;
+    const used = new Set(engine.states.flatMap((s) => s.events));
+    const enabled = new Set(engine.enabledEvents);
+    const stacks = engine.stacks !== undefined && engine.states.some((s) => s.enabled && s.analysis.usesStacks);
+    const want = rec.events.filter((e) => enabled.has(e) || !used.has(e) || (stacks && e === 'sched:sched_switch'));
+    rec.setRecording(want, stacks);
+  }
+
+  /** Histogram summary of one analysis over a window, with buckets for drawing. */
+  profile(name: string, window: ProfileWindow): Record<string, unknown> {
+    const h = this.histogram(name, window);
+    return { analysis: name, window, ...summaryFields(h), buckets: drawingBuckets(h) };
+  }
+
+  /** Verdicts of the profiles library: `current` window against `baseline` window, per analysis. */
+  compare(name: string | undefined, current: ProfileWindow, baseline: ProfileWindow): Record<string, unknown> {
+    if (name !== undefined) this.histogram(name, current); // 404/409 for an unknown or unavailable analysis
+    const p = this.engine.profiles;
+    const asProfile = (w: ProfileWindow) => p.toProfile({ window: w }, w === 'all' ? undefined : w);
+    const rows = compareProfiles(asProfile(baseline), asProfile(current)).filter(
+      (r) => r.group === null && (name === undefined || r.analysis === name),
+    );
+    return { current, baseline, rows: rows.map(compareRowToJSON) };
+  }
+
+  async events(q: { analysis?: string; since?: bigint; limit: number }): Promise<OutlierRecord[]> {
+    if (q.analysis !== undefined && ANALYSES.every((a) => a.name !== q.analysis)) throw unknownAnalysis(q.analysis);
+    return this.history.query(q);
+  }
+
+  metricsSnapshot(): MetricsSnapshot {
+    const e = this.engine;
+    const cpu = process.cpuUsage();
+    const mem = process.memoryUsage();
+    const hs = this.history.stats ?? { size: 0, capacity: 0, evicted: 0 };
+    return {
+      version: this.opts.version,
+      analyses: ANALYSES.map((a) => {
+        const i = e.states.findIndex((s) => s.analysis === a);
+        const st = i >= 0 ? e.states[i] : undefined;
+        return {
+          analysis: a.name,
+          available: st !== undefined,
+          enabled: st?.enabled ?? false,
+          up: st?.enabled === true && !this.finished,
+          thresholdNs: st?.settings.threshold ?? a.defaultThreshold,
+          timeoutNs: st?.settings.timeout ?? 0,
+          histogram: st !== undefined ? e.profiles.total(a.name) : undefined,
+          stats: st?.tracker.stats,
+          lastEventUnixSeconds: i >= 0 ? this.lastEventUnix[i] : 0,
+        };
+      }),
+      records: e.records,
+      // One series per traced CPU from the start (a counter that appears only after the first loss is hard to alert on).
+      lostPerCpu: Array.from(
+        { length: Math.max(this.opts.source.cpus, e.lostPerCpu.length) },
+        (_, c) => e.lostPerCpu[c] ?? 0,
+      ),
+      lostUnknown: e.lostUnknown,
+      lastReadUnixSeconds: this.lastReadUnix,
+      history: { size: hs.size, capacity: hs.capacity, evicted: hs.evicted },
+      stream: { ...this.hub.stats },
+      http: this.http,
+      process: {
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        residentBytes: mem.rss,
+        heapBytes: mem.heapUsed,
+        startUnixSeconds: Math.floor(this.startUnix),
+      },
+    };
+  }
+
+  metrics(): string {
+    return formatMetrics(this.metricsSnapshot());
+  }
+
+  private histogram(name: string, window: ProfileWindow): Histogram {
+    if (ANALYSES.every((a) => a.name !== name)) throw unknownAnalysis(name);
+    if (this.engine.state(name) === undefined) throw new ApiError(409, `analysis ${name} does not run here`);
+    const p = this.engine.profiles;
+    return window === 'all' ? p.total(name) : p.window(name, window as WindowName);
+  }
+}
+
+function unknownAnalysis(name: string): ApiError {
+  const shown = name.length > 40 ? `${name.slice(0, 40)}...` : name;
+  return new ApiError(404, `unknown analysis '${shown}' (one of ${ANALYSES.map((a) => a.name).join(', ')})`);
+}
+
+/**
+ * The histogram regrouped for drawing: four bins per power of two (each 19 % wide), `[low_ns, high_ns, count]`
+ * for the non-empty ones, in increasing order.
+ */
+export function drawingBuckets(h: Histogram): [number, number, number][] {
+  const bins = new Map<number, number>();
+  h.forEachBucket((i, c) => {
+    const v = Math.max(1, bucketValue(i));
+    const k = Math.floor(Math.log2(v) * 4);
+    bins.set(k, (bins.get(k) ?? 0) + c);
+  });
+  return [...bins]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, c]) => [Math.round(2 ** (k / 4)), Math.round(2 ** ((k + 1) / 4)), c]);
+}

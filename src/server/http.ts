@@ -1,0 +1,371 @@
+/**
+ * The daemon's HTTP server (DESIGN §6): routing, authentication, request limits and JSON errors around a `Daemon`.
+ *
+ * Security (issue 6): every request is checked before routing —
+ * - with a token: `Authorization: Bearer <token>` or the `lt_token` cookie (set by opening `/?token=<token>` once),
+ *   compared in constant time; without one, 401;
+ * - without a token (loopback only): the `Host` header must name a loopback address, so a web page that rebinds its
+ *   DNS name to 127.0.0.1 cannot drive the API;
+ * - `PUT` needs `Content-Type: application/json`, a same-origin `Origin` if any, and a body of at most
+ *   `maxBodyBytes`; bodies are validated field by field (`validate.ts`);
+ * - static files come from memory (`static.ts`): no request reaches the filesystem, none reaches tracefs;
+ * - every error is `{"error": "..."}` with a 4xx/5xx status; unexpected exceptions answer 500 "internal error" and are
+ *   logged on the daemon's stderr, never sent.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { jsonLine } from '../sinks/json.ts';
+import { type Daemon, PROFILE_WINDOWS, type ProfileWindow } from './daemon.ts';
+import { ApiError } from './errors.ts';
+import { hostOfHeader, isLoopback } from './listen.ts';
+import type { StaticFiles } from './static.ts';
+import { validateChange } from './validate.ts';
+
+export interface ServerOptions {
+  daemon: Daemon;
+  files: StaticFiles;
+  /** Bearer token; required when the daemon listens beyond loopback. */
+  token?: string;
+  /** Largest request body, bytes (default 4096). */
+  maxBodyBytes?: number;
+  /** One line per unexpected server error (default: stderr). */
+  log?(line: string): void;
+}
+
+const COOKIE = 'lt_token';
+const MAX_URL = 2048;
+const MAX_STATUS_SERIES = 32;
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+};
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** Constant-time token comparison (hashes first, so lengths leak nothing either). */
+export function tokenMatches(given: string | undefined, expected: Buffer): boolean {
+  return given !== undefined && timingSafeEqual(digest(given), expected);
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function send(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string>): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, ...headers, 'Content-Length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, obj: object, headers: Record<string, string> = {}): void {
+  send(res, status, `${jsonLine(obj)}\n`, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+}
+
+function sendError(res: ServerResponse, e: ApiError): void {
+  sendJson(res, e.status, { error: e.message }, e.headers);
+}
+
+/** Query parameters, each at most once, only the allowed ones. */
+function query(url: URL, allowed: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of url.searchParams) {
+    if (!allowed.includes(k)) {
+      throw new ApiError(400, `unknown query parameter '${k.slice(0, 40)}' (allowed: ${allowed.join(', ') || 'none'})`);
+    }
+    if (out.has(k)) throw new ApiError(400, `query parameter '${k}' given twice`);
+    out.set(k, v);
+  }
+  return out;
+}
+
+function windowParam(q: Map<string, string>, key: string, dflt: ProfileWindow): ProfileWindow {
+  const v = q.get(key);
+  if (v === undefined) return dflt;
+  if (!(PROFILE_WINDOWS as readonly string[]).includes(v)) {
+    throw new ApiError(400, `${key}: '${v.slice(0, 20)}' is not a window (one of ${PROFILE_WINDOWS.join(', ')})`);
+  }
+  return v as ProfileWindow;
+}
+
+function methodNotAllowed(allow: string): ApiError {
+  return new ApiError(405, `method not allowed here (allowed: ${allow})`, { Allow: allow });
+}
+
+/** Reads a request body of at most `max` bytes (413 beyond, without reading the rest). */
+function readBody(req: IncomingMessage, max: number): Promise<string> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > max) {
+    return Promise.reject(new ApiError(413, `request body over ${max} bytes`, { Connection: 'close' }));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (c: Buffer) => {
+      if (done) return;
+      size += c.length;
+      if (size > max) {
+        done = true;
+        req.pause();
+        reject(new ApiError(413, `request body over ${max} bytes`, { Connection: 'close' }));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!done) {
+        done = true;
+        resolve(Buffer.concat(chunks).toString('utf8'));
+      }
+    });
+    req.on('error', (e) => {
+      if (!done) {
+        done = true;
+        reject(new ApiError(400, `request body could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`));
+      }
+    });
+  });
+}
+
+export function createApiServer(opts: ServerOptions): Server {
+  const { daemon, files } = opts;
+  const maxBody = opts.maxBodyBytes ?? 4096;
+  const expected = opts.token !== undefined ? digest(opts.token) : undefined;
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+
+  const count = (status: number) => {
+    const m = daemon.http;
+    if (m.has(status) || m.size < MAX_STATUS_SERIES) m.set(status, (m.get(status) ?? 0) + 1);
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const rawUrl = req.url ?? '/';
+    if (rawUrl.length > MAX_URL) throw new ApiError(414, `URL longer than ${MAX_URL} characters`);
+    if (!rawUrl.startsWith('/')) throw new ApiError(400, 'bad request target');
+    let url: URL;
+    try {
+      url = new URL(rawUrl, 'http://daemon');
+    } catch {
+      throw new ApiError(400, 'bad URL');
+    }
+    const path = url.pathname;
+
+    if (expected === undefined) {
+      // Loopback without a token: only requests addressed to a loopback name (no DNS rebinding).
+      const host = hostOfHeader(req.headers.host);
+      if (host === undefined || !isLoopback(host)) {
+        throw new ApiError(403, 'this daemon answers only requests addressed to a loopback host (Host header)');
+      }
+    } else {
+      // Logging in from a browser: `/?token=...` once sets a same-site cookie.
+      if (path === '/' && method === 'GET' && url.searchParams.has('token')) {
+        if (!tokenMatches(url.searchParams.get('token') ?? '', expected)) throw new ApiError(401, 'wrong token');
+        res.writeHead(303, {
+          ...SECURITY_HEADERS,
+          Location: '/',
+          'Set-Cookie': `${COOKIE}=${url.searchParams.get('token')}; HttpOnly; SameSite=Strict; Path=/`,
+          'Cache-Control': 'no-store',
+          'Content-Length': '0',
+        });
+        res.end();
+        return;
+      }
+      const auth = req.headers.authorization;
+      const bearer = auth !== undefined && /^Bearer /i.test(auth) ? auth.slice(7).trim() : undefined;
+      const given = bearer ?? cookieValue(req.headers.cookie, COOKIE);
+      if (!tokenMatches(given, expected)) {
+        throw new ApiError(401, given === undefined ? 'this daemon needs a bearer token' : 'wrong token', {
+          'WWW-Authenticate': 'Bearer realm="latency-tracker"',
+        });
+      }
+    }
+
+    const get = method === 'GET' || method === 'HEAD';
+
+    if (path === '/metrics') {
+      if (!get) throw methodNotAllowed('GET, HEAD');
+      query(url, []);
+      send(res, 200, daemon.metrics(), {
+        'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+        'Cache-Control': 'no-store',
+      });
+      return;
+    }
+
+    if (path.startsWith('/api/')) {
+      await api(req, res, method, url, path);
+      return;
+    }
+
+    if (!get) throw methodNotAllowed('GET, HEAD');
+    const f = files.get(path);
+    if (f === undefined) {
+      if (path === '/' || path === '/index.html') {
+        throw new ApiError(503, `the dashboard is not built (no ${files.dir}/index.html): run sh scripts/prepare.sh`);
+      }
+      throw new ApiError(404, 'not found');
+    }
+    const headers: Record<string, string> = {
+      'Content-Type': f.type,
+      ETag: f.etag,
+      'Cache-Control': f.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+      Vary: 'Accept-Encoding',
+    };
+    if (req.headers['if-none-match'] === f.etag) {
+      res.writeHead(304, { ...SECURITY_HEADERS, ...headers });
+      res.end();
+      return;
+    }
+    const gz = f.gzip !== undefined && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    if (gz) headers['Content-Encoding'] = 'gzip';
+    send(res, 200, gz ? (f.gzip as Buffer) : f.body, headers);
+  }
+
+  async function api(req: IncomingMessage, res: ServerResponse, method: string, url: URL, path: string) {
+    const get = method === 'GET' || method === 'HEAD';
+    const parts = path.slice(5).split('/');
+    const name = parts[1] !== undefined ? decodeName(parts[1]) : undefined;
+
+    if (parts[0] === 'analyses' && parts.length === 1) {
+      if (!get) throw methodNotAllowed('GET, HEAD');
+      query(url, []);
+      sendJson(res, 200, {
+        host: daemon.hostName,
+        ...daemon.clock(),
+        processed_ns: daemon.processedNs(),
+        analyses: daemon.analyses(),
+      });
+      return;
+    }
+    if (parts[0] === 'analyses' && parts.length === 2 && name !== undefined) {
+      if (get) {
+        query(url, []);
+        sendJson(res, 200, daemon.analysisInfo(name));
+        return;
+      }
+      if (method !== 'PUT') throw methodNotAllowed('GET, HEAD, PUT');
+      query(url, []);
+      daemon.analysisInfo(name); // 404 before reading the body
+      const ct = String(req.headers['content-type'] ?? '');
+      if (!/^application\/json\s*(;|$)/i.test(ct)) {
+        throw new ApiError(415, 'the body must be JSON (Content-Type: application/json)');
+      }
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== 'null') {
+        let oh: string | undefined;
+        try {
+          oh = new URL(origin).host;
+        } catch {
+          oh = undefined;
+        }
+        if (oh !== req.headers.host) throw new ApiError(403, 'cross-origin requests may not change settings');
+      }
+      const text = await readBody(req, maxBody);
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new ApiError(400, 'the body is not valid JSON');
+      }
+      sendJson(res, 200, daemon.update(name, validateChange(body)));
+      return;
+    }
+    if (parts[0] === 'events' && parts.length === 1) {
+      if (!get) throw methodNotAllowed('GET, HEAD');
+      const q = query(url, ['analysis', 'since', 'limit']);
+      const limitText = q.get('limit') ?? '100';
+      if (!/^\d{1,7}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 1000) {
+        throw new ApiError(400, `limit: '${limitText.slice(0, 20)}' is not an integer in 1..1000`);
+      }
+      const sinceText = q.get('since');
+      if (sinceText !== undefined && !/^\d{1,20}$/.test(sinceText)) {
+        throw new ApiError(400, `since: '${sinceText.slice(0, 24)}' is not a time in ns (a non-negative integer)`);
+      }
+      const events = await daemon.events({
+        analysis: q.get('analysis'),
+        since: sinceText === undefined ? undefined : BigInt(sinceText),
+        limit: Number(limitText),
+      });
+      sendJson(res, 200, { events });
+      return;
+    }
+    if (parts[0] === 'events' && parts.length === 2 && parts[1] === 'stream') {
+      if (method !== 'GET') throw methodNotAllowed('GET');
+      const q = query(url, ['analysis']);
+      const analysis = q.get('analysis');
+      if (analysis !== undefined) daemon.analysisInfo(analysis); // 404 for an unknown one
+      const hello = { type: 'hello', host: daemon.hostName, ...daemon.clock() };
+      if (!daemon.hub.open(res, analysis, hello, SECURITY_HEADERS)) {
+        throw new ApiError(503, 'too many event streams are open; try again later', { 'Retry-After': '5' });
+      }
+      return;
+    }
+    if (parts[0] === 'profiles' && parts.length === 2 && name !== undefined) {
+      if (!get) throw methodNotAllowed('GET, HEAD');
+      const q = query(url, ['window']);
+      sendJson(res, 200, daemon.profile(name, windowParam(q, 'window', '1m')));
+      return;
+    }
+    if (parts[0] === 'compare' && parts.length === 1) {
+      if (!get) throw methodNotAllowed('GET, HEAD');
+      const q = query(url, ['analysis', 'current', 'baseline']);
+      sendJson(
+        res,
+        200,
+        daemon.compare(q.get('analysis'), windowParam(q, 'current', '1m'), windowParam(q, 'baseline', '1h')),
+      );
+      return;
+    }
+    throw new ApiError(404, 'no such API endpoint');
+  }
+
+  const server = createServer(
+    { requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+    (req, res) => {
+      res.on('finish', () => count(res.statusCode));
+      handle(req, res).catch((e: unknown) => {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        if (e instanceof ApiError) sendError(res, e);
+        else {
+          log(`latency-tracker: internal error answering ${req.method} ${String(req.url).slice(0, 200)}: ${String(e)}`);
+          sendError(res, new ApiError(500, 'internal error'));
+        }
+      });
+    },
+  );
+  server.maxConnections = 256;
+  server.maxHeadersCount = 64;
+  return server;
+}
+
+/** A path segment naming an analysis: decoded, and only characters analysis names use. */
+function decodeName(seg: string): string {
+  let s: string;
+  try {
+    s = decodeURIComponent(seg);
+  } catch {
+    throw new ApiError(400, 'bad percent-encoding in the path');
+  }
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(s)) throw new ApiError(404, `unknown analysis '${s.slice(0, 40)}'`);
+  return s;
+}

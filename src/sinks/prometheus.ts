@@ -1,0 +1,206 @@
+/**
+ * The daemon's `/metrics` page (Prometheus text format 0.0.4), as a pure function of a snapshot: no registry, no
+ * clock, no I/O, so a golden-file test pins the whole output. The HTTP side (`server/`) takes the snapshot and
+ * serves the text. Histogram buckets use the fixed `le` ladder of `histogram/prometheus.ts`.
+ *
+ * Conventions: `latency_tracker_` prefix, base units (seconds, bytes), `_total` counters, one `# HELP`/`# TYPE` per
+ * family. Label values are bounded by construction: `analysis` comes from the analysis table (9 values), `reason`
+ * has 2, `cpu` one per traced CPU (capped at `MAX_CPU_SERIES`, the rest summed into `cpu="other"`), `code` the
+ * few HTTP statuses the server answers.
+ */
+
+import type { Histogram } from '../histogram/histogram.ts';
+import { formatPrometheusHistogram, prometheusBuckets } from '../histogram/prometheus.ts';
+import type { TrackerStats } from '../tracker/tracker.ts';
+
+/** CPUs shown one series each; beyond, one `other` series. */
+export const MAX_CPU_SERIES = 512;
+
+export interface AnalysisMetrics {
+  analysis: string;
+  /** Runs on this kernel (its events exist). */
+  available: boolean;
+  enabled: boolean;
+  /** Enabled and the source is reading. */
+  up: boolean;
+  thresholdNs: number;
+  timeoutNs: number;
+  /** Every matched pair since start (undefined when the analysis does not run). */
+  histogram: Histogram | undefined;
+  stats: TrackerStats | undefined;
+  /** Unix time (s) of the read cycle in which this analysis last saw an event; 0 when never. */
+  lastEventUnixSeconds: number;
+}
+
+export interface MetricsSnapshot {
+  version: string;
+  analyses: AnalysisMetrics[];
+  /** Records delivered by the source. */
+  records: number;
+  lostPerCpu: readonly number[];
+  /** Loss reports whose count the kernel did not give. */
+  lostUnknown: number;
+  /** Unix time (s) of the last read cycle; 0 before the first. */
+  lastReadUnixSeconds: number;
+  history: { size: number; capacity: number; evicted: number };
+  stream: { clients: number; accepted: number; rejected: number; dropped: number; skipped: number; sent: number };
+  /** HTTP responses by status code. */
+  http: ReadonlyMap<number, number>;
+  process: { cpuSeconds: number; residentBytes: number; heapBytes: number; startUnixSeconds: number };
+}
+
+function esc(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function num(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Number.POSITIVE_INFINITY) return '+Inf';
+  if (v === Number.NEGATIVE_INFINITY) return '-Inf';
+  return String(v);
+}
+
+class Page {
+  private readonly lines: string[] = [];
+  family(name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void {
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  }
+  sample(name: string, labels: Record<string, string>, v: number): void {
+    const l = Object.entries(labels)
+      .map(([k, x]) => `${k}="${esc(x)}"`)
+      .join(',');
+    this.lines.push(`${name}${l === '' ? '' : `{${l}}`} ${num(v)}`);
+  }
+  raw(text: string): void {
+    this.lines.push(text.endsWith('\n') ? text.slice(0, -1) : text);
+  }
+  toString(): string {
+    return `${this.lines.join('\n')}\n`;
+  }
+}
+
+const P = 'latency_tracker_';
+
+/** Per-analysis counters taken from the tracker's statistics. */
+const TRACKER_COUNTERS: [suffix: string, help: string, pick: (s: TrackerStats) => number][] = [
+  ['pairs_total', 'Begin/end pairs measured (every pair, whatever the threshold).', (s) => s.completed],
+  [
+    'timeouts_total',
+    'Events still unfinished after their timeout (also in outliers_total{reason="timeout"}).',
+    (s) => s.timeouts,
+  ],
+  ['unmatched_events_total', 'End events with no begin in flight (counted, never measured).', (s) => s.unmatchedOut],
+  ['table_full_total', 'Begin events refused because the in-flight table was full.', (s) => s.full],
+  [
+    'replaced_events_total',
+    'In-flight begins replaced by a newer begin of the same key (their end was lost).',
+    (s) => s.replaced,
+  ],
+  [
+    'discarded_events_total',
+    'In-flight begins dropped unmeasured (after lost events, when disabled).',
+    (s) => s.discarded,
+  ],
+];
+
+export function formatMetrics(m: MetricsSnapshot): string {
+  const p = new Page();
+  p.family(`${P}build_info`, 'gauge', 'Version of latency-tracker serving these metrics.');
+  p.sample(`${P}build_info`, { version: m.version }, 1);
+
+  const running = m.analyses.filter((a) => a.histogram !== undefined && a.stats !== undefined);
+
+  p.family(`${P}latency_seconds`, 'histogram', 'Latency of every matched begin/end pair since start, by analysis.');
+  for (const a of running) {
+    p.raw(
+      formatPrometheusHistogram(
+        `${P}latency_seconds`,
+        { analysis: a.analysis },
+        prometheusBuckets(a.histogram as Histogram),
+      ),
+    );
+  }
+
+  p.family(`${P}outliers_total`, 'counter', 'Outliers reported: pairs over the threshold, events past their timeout.');
+  for (const a of running) {
+    const s = a.stats as TrackerStats;
+    p.sample(`${P}outliers_total`, { analysis: a.analysis, reason: 'threshold' }, s.overThreshold);
+    p.sample(`${P}outliers_total`, { analysis: a.analysis, reason: 'timeout' }, s.timeouts);
+  }
+  for (const [suffix, help, pick] of TRACKER_COUNTERS) {
+    p.family(`${P}${suffix}`, 'counter', help);
+    for (const a of running) p.sample(`${P}${suffix}`, { analysis: a.analysis }, pick(a.stats as TrackerStats));
+  }
+  p.family(`${P}in_flight`, 'gauge', 'Begin events waiting for their end.');
+  for (const a of running) p.sample(`${P}in_flight`, { analysis: a.analysis }, (a.stats as TrackerStats).inFlight);
+
+  p.family(`${P}threshold_seconds`, 'gauge', 'Current threshold: slower pairs are reported.');
+  for (const a of m.analyses)
+    if (a.available) p.sample(`${P}threshold_seconds`, { analysis: a.analysis }, a.thresholdNs / 1e9);
+  p.family(`${P}timeout_seconds`, 'gauge', 'Current timeout (0 = none).');
+  for (const a of m.analyses)
+    if (a.available) p.sample(`${P}timeout_seconds`, { analysis: a.analysis }, a.timeoutNs / 1e9);
+
+  p.family(`${P}analysis_available`, 'gauge', '1 when this kernel has the events the analysis needs.');
+  for (const a of m.analyses) p.sample(`${P}analysis_available`, { analysis: a.analysis }, a.available ? 1 : 0);
+  p.family(`${P}analysis_enabled`, 'gauge', '1 when the analysis is switched on (PUT /api/analyses/{name}).');
+  for (const a of m.analyses) p.sample(`${P}analysis_enabled`, { analysis: a.analysis }, a.enabled ? 1 : 0);
+  p.family(`${P}analysis_up`, 'gauge', '1 when the analysis is enabled and its events are being read.');
+  for (const a of m.analyses) p.sample(`${P}analysis_up`, { analysis: a.analysis }, a.up ? 1 : 0);
+  p.family(
+    `${P}analysis_last_event_timestamp_seconds`,
+    'gauge',
+    'Unix time of the read cycle in which the analysis last saw one of its events (0 = never).',
+  );
+  for (const a of running) {
+    p.sample(`${P}analysis_last_event_timestamp_seconds`, { analysis: a.analysis }, a.lastEventUnixSeconds);
+  }
+
+  p.family(`${P}records_total`, 'counter', 'Kernel events read and decoded.');
+  p.sample(`${P}records_total`, {}, m.records);
+  p.family(`${P}lost_events_total`, 'counter', 'Events the kernel lost (ring-buffer overruns), by CPU.');
+  let other = 0;
+  m.lostPerCpu.forEach((n, cpu) => {
+    if (cpu < MAX_CPU_SERIES) p.sample(`${P}lost_events_total`, { cpu: String(cpu) }, n);
+    else other += n;
+  });
+  if (m.lostPerCpu.length > MAX_CPU_SERIES) p.sample(`${P}lost_events_total`, { cpu: 'other' }, other);
+  p.family(`${P}loss_reports_unknown_total`, 'counter', 'Losses the kernel flagged without saying how many events.');
+  p.sample(`${P}loss_reports_unknown_total`, {}, m.lostUnknown);
+  p.family(`${P}last_read_timestamp_seconds`, 'gauge', 'Unix time of the last read of the kernel buffers.');
+  p.sample(`${P}last_read_timestamp_seconds`, {}, m.lastReadUnixSeconds);
+
+  p.family(`${P}history_outliers`, 'gauge', 'Outliers kept for GET /api/events.');
+  p.sample(`${P}history_outliers`, {}, m.history.size);
+  p.family(`${P}history_capacity`, 'gauge', 'Outliers the history keeps at most.');
+  p.sample(`${P}history_capacity`, {}, m.history.capacity);
+  p.family(`${P}history_evicted_total`, 'counter', 'Outliers pushed out of the history by newer ones.');
+  p.sample(`${P}history_evicted_total`, {}, m.history.evicted);
+
+  p.family(`${P}stream_clients`, 'gauge', 'Open event streams (GET /api/events/stream).');
+  p.sample(`${P}stream_clients`, {}, m.stream.clients);
+  p.family(`${P}stream_clients_accepted_total`, 'counter', 'Event streams opened.');
+  p.sample(`${P}stream_clients_accepted_total`, {}, m.stream.accepted);
+  p.family(`${P}stream_clients_rejected_total`, 'counter', 'Event streams refused: too many open.');
+  p.sample(`${P}stream_clients_rejected_total`, {}, m.stream.rejected);
+  p.family(`${P}stream_clients_dropped_total`, 'counter', 'Event streams closed because the client read too slowly.');
+  p.sample(`${P}stream_clients_dropped_total`, {}, m.stream.dropped);
+  p.family(`${P}stream_skipped_outliers_total`, 'counter', 'Outliers not streamed during an outlier storm.');
+  p.sample(`${P}stream_skipped_outliers_total`, {}, m.stream.skipped);
+  p.family(`${P}stream_sent_outliers_total`, 'counter', 'Outliers sent on the event streams.');
+  p.sample(`${P}stream_sent_outliers_total`, {}, m.stream.sent);
+
+  p.family(`${P}http_responses_total`, 'counter', 'HTTP responses by status code.');
+  for (const [code, n] of [...m.http].sort((a, b) => a[0] - b[0]))
+    p.sample(`${P}http_responses_total`, { code: String(code) }, n);
+
+  p.family('process_cpu_seconds_total', 'counter', 'User and system CPU time of the daemon.');
+  p.sample('process_cpu_seconds_total', {}, m.process.cpuSeconds);
+  p.family('process_resident_memory_bytes', 'gauge', 'Resident memory of the daemon.');
+  p.sample('process_resident_memory_bytes', {}, m.process.residentBytes);
+  p.family('process_start_time_seconds', 'gauge', 'Unix time the daemon started.');
+  p.sample('process_start_time_seconds', {}, m.process.startUnixSeconds);
+  p.family(`${P}heap_used_bytes`, 'gauge', 'JavaScript heap in use.');
+  p.sample(`${P}heap_used_bytes`, {}, m.process.heapBytes);
+  return p.toString();
+}
