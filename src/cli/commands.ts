@@ -19,6 +19,8 @@ import { parseDuration } from './duration.ts';
 import { kernelHas } from './list.ts';
 import { parseRunOptions, type RawOptions, type RunOptions, UsageError } from './options.ts';
 import { createEngine, finishRun, type Output } from './run.ts';
+import { openRunStore, type RunStore } from './run-store.ts';
+import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
 
 interface GlobalOptions {
   tracefs?: string;
@@ -149,8 +151,13 @@ function ensureTracefs(paths: Paths): void {
   mountTracefs(paths.tracefs);
 }
 
-export async function runLive(names: string[], raw: RawOptions & GlobalOptions, io: Output): Promise<number> {
+export async function runLive(
+  names: string[],
+  raw: RawOptions & GlobalOptions & RawStoreOptions,
+  io: Output,
+): Promise<number> {
   const o = parseRunOptions(names, raw);
+  const storeOpts = parseStoreOptions(raw);
   const paths = pathsOf(raw);
   ensureTracefs(paths);
   const has = kernelHas(paths);
@@ -168,12 +175,27 @@ export async function runLive(names: string[], raw: RawOptions & GlobalOptions, 
     if (!events.includes('sched:sched_switch')) events.push('sched:sched_switch');
   }
   const tids = o.pids.length > 0 ? expandPids(paths, o.pids) : [];
-  const source = LiveSource.open({ paths, events, filters: liveFilters(analyses, tids, o.comm), stackBits });
+  // The store opens before tracing starts: a locked, corrupt or unwritable store ends the run with one line.
+  const store: RunStore | undefined = storeOpts === undefined ? undefined : await openRunStore(storeOpts, io);
+  let source: LiveSource;
   let engine: ReturnType<typeof createEngine>;
   try {
-    engine = createEngine(source, { ...o, pids: tids }, io, analyses, { commFilteredInKernel: o.comm !== undefined });
+    source = LiveSource.open({ paths, events, filters: liveFilters(analyses, tids, o.comm), stackBits });
+    try {
+      engine = createEngine(
+        source,
+        { ...o, pids: tids },
+        io,
+        analyses,
+        { commFilteredInKernel: o.comm !== undefined },
+        store?.tee,
+      );
+    } catch (e) {
+      source.instance.remove();
+      throw e;
+    }
   } catch (e) {
-    source.instance.remove();
+    await store?.close(undefined);
     throw e;
   }
   const stop = () => source.stop();
@@ -185,9 +207,11 @@ export async function runLive(names: string[], raw: RawOptions & GlobalOptions, 
   };
   process.stdout.on('error', onPipeError);
   const timer = o.duration !== undefined ? setTimeout(stop, o.duration / 1e6) : undefined;
+  let code = 0;
   try {
     // run() turns tracing on before it first yields: the header means "tracing now".
     const running = source.run(engine);
+    store?.start(engine);
     const header = `Tracing ${analyses.map((a) => a.name).join(', ')}... Hit Ctrl-C to end.\n`;
     if (o.json) io.err(header);
     else io.out(header);
@@ -195,11 +219,13 @@ export async function runLive(names: string[], raw: RawOptions & GlobalOptions, 
     finishRun(engine, stats, o, io);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
+    // Signals still only stop the (finished) source while the store flushes: everything buffered is written.
+    if (store !== undefined) code = await store.close(engine);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     process.stdout.off('error', onPipeError);
   }
-  return 0;
+  return code;
 }
 
 export async function runDump(
