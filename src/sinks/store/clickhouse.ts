@@ -229,13 +229,13 @@ export class ClickHouseShipper {
       hosts.add(r.host);
     }
     const sql =
-      `SELECT toString(seq) AS seq FROM ${this.db}.${t} WHERE host IN (${[...hosts].map(chString).join(', ')})` +
+      `SELECT toString(seq) AS seq_text FROM ${this.db}.${t} WHERE host IN (${[...hosts].map(chString).join(', ')})` +
       ` AND time >= toDateTime(${Math.floor(minT / 1000)}) AND time <= toDateTime(${Math.floor(maxT / 1000) + 1})` +
       ` AND store_id = ${chString(this.store.storeId)}` +
       ` AND seq >= ${chUInt64(rows[0].seq)} AND seq <= ${chUInt64(rows[rows.length - 1].seq)}`;
     const res = await this.client.query({ query: sql, format: 'JSONEachRow' });
-    const got = (await res.json()) as { seq: string }[];
-    return new Set(got.map((r) => BigInt(r.seq)));
+    const got = (await res.json()) as { seq_text: string }[];
+    return new Set(got.map((r) => BigInt(r.seq_text)));
   }
 
   /** The shipping watermarks (rows with a higher seq are not in ClickHouse yet). */
