@@ -4,7 +4,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { shortNs } from '../summary.ts';
-import { StoreError } from './duck.ts';
+import { duckString, StoreError } from './duck.ts';
 
 export interface ReportFilter {
   analysis?: string;
@@ -21,11 +21,6 @@ export interface Report {
   name: string;
   title: string;
   sql(f: ReportFilter): string;
-}
-
-/** A DuckDB string literal (standard SQL: a quote is doubled; backslashes are plain characters). */
-export function duckString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
 }
 
 function where(f: ReportFilter, extra: string[] = [], analysis = true): string {
@@ -155,7 +150,7 @@ export async function checkReadOnly(conn: DuckDBConnection, sql: string): Promis
 export function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e)
     .split('\n')[0]
-    .replace(/^([A-Za-z ]*Error): /, '$1: ');
+    .replace(/^Failed to extract statements: /, '');
 }
 
 export interface QueryResult {
