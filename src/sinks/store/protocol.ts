@@ -2,7 +2,7 @@
 import type { OutlierRecord } from '../../analyses/engine.ts';
 import type { ClickHouseOptions, ShipperStats } from './clickhouse.ts';
 import type { DuckStoreOptions, HistoryQuery } from './duck.ts';
-import type { ProfileRow } from './schema.ts';
+import type { OutlierBatch, ProfileRow } from './schema.ts';
 
 export interface WorkerInit {
   store: DuckStoreOptions;
@@ -12,7 +12,7 @@ export interface WorkerInit {
 }
 
 export type WorkerRequest =
-  | { t: 'outliers'; id: number; records: OutlierRecord[]; hosts: string[]; times: number[] }
+  | { t: 'outliers'; id: number; batch: OutlierBatch }
   | { t: 'profiles'; id: number; rows: ProfileRow[] }
   | { t: 'history'; id: number; q: HistoryQuery }
   | { t: 'stats'; id: number }

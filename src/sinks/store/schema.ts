@@ -94,6 +94,103 @@ export function toRow(o: OutlierRecord, host: string, timeMs: number): OutlierRo
   };
 }
 
+/**
+ * Outliers in columns, for the trip from the main thread to the store's worker: typed arrays move without a copy
+ * and strings clone as flat text, much cheaper than cloning one object (with its detail and stack) per outlier.
+ * `-1` stands for null in `cpu`/`tid`/`pid` (their real values are never negative); a stack is its frames joined
+ * by newlines (a symbol never contains one).
+ */
+export interface OutlierBatch {
+  n: number;
+  host: string[];
+  analysis: string[];
+  reason: string[];
+  start: BigUint64Array;
+  end: BigUint64Array;
+  latency: Float64Array;
+  timeMs: Float64Array;
+  cpu: Int32Array;
+  tid: Int32Array;
+  pid: Int32Array;
+  comm: (string | null)[];
+  subject: (string | null)[];
+  detail: string[];
+  stack: (string | null)[];
+}
+
+export function encodeBatch(
+  records: OutlierRecord[],
+  hosts: string[],
+  timeMs: (o: OutlierRecord) => number,
+): OutlierBatch {
+  const n = records.length;
+  const b: OutlierBatch = {
+    n,
+    host: hosts,
+    analysis: new Array<string>(n),
+    reason: new Array<string>(n),
+    start: new BigUint64Array(n),
+    end: new BigUint64Array(n),
+    latency: new Float64Array(n),
+    timeMs: new Float64Array(n),
+    cpu: new Int32Array(n),
+    tid: new Int32Array(n),
+    pid: new Int32Array(n),
+    comm: new Array<string | null>(n),
+    subject: new Array<string | null>(n),
+    detail: new Array<string>(n),
+    stack: new Array<string | null>(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const o = records[i];
+    b.analysis[i] = o.analysis;
+    b.reason[i] = o.reason;
+    b.start[i] = o.start_ns;
+    b.end[i] = o.end_ns;
+    b.latency[i] = o.latency_ns;
+    b.timeMs[i] = timeMs(o);
+    b.cpu[i] = o.cpu ?? -1;
+    b.tid[i] = o.tid ?? -1;
+    b.pid[i] = o.pid ?? -1;
+    b.comm[i] = o.comm;
+    b.subject[i] = subjectOf(o.detail);
+    b.detail[i] = jsonLine(o.detail);
+    b.stack[i] = o.stack === undefined ? null : o.stack.join('\n');
+  }
+  return b;
+}
+
+/** Buffers of a batch to transfer (not copy) with `postMessage`. */
+export function batchTransfer(b: OutlierBatch): ArrayBuffer[] {
+  return [b.start, b.end, b.latency, b.timeMs, b.cpu, b.tid, b.pid].map((a) => a.buffer as ArrayBuffer);
+}
+
+export function decodeBatch(b: OutlierBatch): OutlierRow[] {
+  const rows = new Array<OutlierRow>(b.n);
+  const orNull = (v: number) => (v < 0 ? null : v);
+  for (let i = 0; i < b.n; i++) {
+    const st = b.stack[i];
+    rows[i] = {
+      seq: 0n,
+      timeMs: b.timeMs[i],
+      host: b.host[i],
+      analysis: b.analysis[i],
+      reason: b.reason[i] === 'timeout' ? 'timeout' : 'threshold',
+      start_ns: b.start[i],
+      end_ns: b.end[i],
+      latency_ns: b.latency[i],
+      cpu: orNull(b.cpu[i]),
+      tid: orNull(b.tid[i]),
+      pid: orNull(b.pid[i]),
+      comm: b.comm[i],
+      subject: b.subject[i],
+      detail: b.detail[i],
+      stack: st === null ? null : st === '' ? [] : st.split('\n'),
+    };
+  }
+  return rows;
+}
+
 /** Parses `detail` JSON text back, keeping integers beyond 2^53 exact (as bigint). */
 export function parseDetail(text: string): Detail {
   const big = text.replace(/:(-?\d{16,})(?=[,}])/g, ':"\\u0000$1"');

@@ -19,7 +19,7 @@ import type { OutlierRecord } from '../../analyses/engine.ts';
 import type { ClickHouseOptions } from './clickhouse.ts';
 import { StoreError } from './duck.ts';
 import type { WorkerInit, WorkerReply, WorkerRequest, WorkerStats } from './protocol.ts';
-import type { ProfileRow } from './schema.ts';
+import { batchTransfer, encodeBatch, type ProfileRow } from './schema.ts';
 
 /** What the daemon needs for `GET /api/events` (history that survives restarts). */
 export interface OutlierHistory {
@@ -176,6 +176,11 @@ export class OutlierStore implements OutlierHistory {
     for (const r of rows) if (this.profiles.length < this.maxQueued) this.profiles.push(r);
   }
 
+  /** Outliers queued or being committed (`add` drops beyond `maxQueued`): a producer may wait while it is high. */
+  get backlog(): number {
+    return this.records.length + this.inFlight;
+  }
+
   /** Sends what is queued to the worker now; resolves when it is committed. */
   flush(): Promise<void> {
     const acks = this.flushNow();
@@ -199,10 +204,10 @@ export class OutlierStore implements OutlierHistory {
       this.records = [];
       this.hosts = [];
       const now = Date.now();
-      const times = records.map((o) => this.wallMs(o.end_ns, now));
+      const batch = encodeBatch(records, hosts, (o) => this.wallMs(o.end_ns, now));
       this.inFlight += records.length;
       out.push(
-        this.request({ t: 'outliers', id: 0, records, hosts, times }).then(
+        this.request({ t: 'outliers', id: 0, batch }, batchTransfer(batch)).then(
           (m) => {
             this.inFlight -= records.length;
             if (m.t === 'nack') this.droppedFailed += m.n;
@@ -299,13 +304,13 @@ export class OutlierStore implements OutlierHistory {
     return this.closing;
   }
 
-  private request(m: WorkerRequest): Promise<WorkerReply> {
+  private request(m: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     if (this.dead !== null) return Promise.reject(new StoreError(this.dead));
     const id = this.nextId++;
     m.id = id;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage(m);
+      this.worker.postMessage(m, transfer);
     });
   }
 

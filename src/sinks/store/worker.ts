@@ -4,11 +4,10 @@
  * request gets exactly one reply with its id. See `store.ts` for the protocol's other side.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { OutlierRecord } from '../../analyses/engine.ts';
 import { ClickHouseShipper } from './clickhouse.ts';
 import { DuckStore, StoreError } from './duck.ts';
 import type { WorkerInit, WorkerReply, WorkerRequest, WorkerStats } from './protocol.ts';
-import { type ProfileRow, toRow } from './schema.ts';
+import { decodeBatch, type ProfileRow } from './schema.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('store worker: not in a worker thread');
@@ -93,7 +92,7 @@ async function handle(m: WorkerRequest): Promise<void> {
     switch (m.t) {
       case 'outliers': {
         if (stats.failed !== null) throw new Error(stats.failed);
-        const rows = m.records.map((o: OutlierRecord, i: number) => toRow(o, m.hosts[i], m.times[i]));
+        const rows = decodeBatch(m.batch);
         store.appendOutliers(rows);
         stats.written += rows.length;
         reply({ t: 'ack', id: m.id, n: rows.length });
@@ -144,7 +143,7 @@ async function handle(m: WorkerRequest): Promise<void> {
         stats.failed = `store ${init.store.path}: ${msg}`;
         log(`${stats.failed}; outliers are dropped (counted) from now on`);
       }
-      reply({ t: 'nack', id: m.id, n: m.t === 'outliers' ? m.records.length : m.rows.length });
+      reply({ t: 'nack', id: m.id, n: m.t === 'outliers' ? m.batch.n : m.rows.length });
     } else {
       reply({ t: 'error', id: m.id, message: msg });
     }
