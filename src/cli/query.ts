@@ -78,11 +78,13 @@ export async function runQueryCommand(report: string | undefined, raw: RawQueryO
     const res = await runQuery(conn, sql);
     if (raw.json) {
       const type = raw.sql !== undefined ? 'row' : chosen.name;
+      const lines: string[] = [];
       for (const row of res.rows) {
         const obj: Record<string, unknown> = { type };
         for (const c of res.columns) obj[c] = jsonValue(row[c]);
-        io.out(`${jsonLine(obj)}\n`);
+        lines.push(`${jsonLine(obj)}\n`);
       }
+      io.out(lines.join(''));
     } else {
       if (raw.sql === undefined) io.out(`${chosen.title} — ${store.path}\n`);
       io.out(formatTable(res));

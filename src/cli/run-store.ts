@@ -5,11 +5,13 @@
  */
 import type { Engine, OutlierRecord } from '../analyses/engine.ts';
 import { ProfileSnapshotter } from '../sinks/store/snapshots.ts';
-import { OutlierStore, type StoreStats } from '../sinks/store/store.ts';
+import { type OutlierHistory, OutlierStore, type StoreStats } from '../sinks/store/store.ts';
 import type { Output } from './run.ts';
 import type { StoreRunOptions } from './store-options.ts';
 
 export interface RunStore {
+  /** The store itself: `serve` answers `GET /api/events` with `history.query(...)`. */
+  readonly history: OutlierHistory;
   /** The engine's outlier tee: queues the outlier (constant time). */
   tee(o: OutlierRecord): void;
   /** Starts the profile snapshots of `engine`. */
@@ -47,6 +49,7 @@ export async function openRunStore(opts: StoreRunOptions, io: Output): Promise<R
     timer.unref();
   };
   return {
+    history: store,
     tee: (o) => store.add(o, host),
     start(engine) {
       snap = new ProfileSnapshotter(profileSources(engine), host, Date.now());
