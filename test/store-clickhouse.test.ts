@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { chString } from '../src/sinks/store/chsql.ts';
 import { freePort, haveClickHouse, TestClickHouse, TRACKER_PASSWORD } from './clickhouse.ts';
 import { isRoot, type Json, LiveRun, runChild } from './live.ts';
 
@@ -147,6 +148,23 @@ describe('ClickHouse fleet sink (real server)', { skip }, () => {
     assert.equal(code, 0, run.stderr);
     assert.match(run.stderr, /found already delivered \(not sent twice\)/);
     assert.equal(await count(), before);
+  });
+
+  test('string literals escaped for 18.16 come back unchanged', async () => {
+    const nasty = [
+      "it's",
+      'back\\slash',
+      "\\'",
+      'new\nline\ttab\r',
+      'nul\u0000',
+      'ünï€ødé 🙂',
+      "'); DROP TABLE x; --",
+      '\u007f\u001b[0m',
+    ];
+    for (const s of nasty) {
+      const got = await ch.sql(`SELECT hex(${chString(s)}) FORMAT TabSeparated`);
+      assert.equal(got.trim(), Buffer.from(s, 'utf8').toString('hex').toUpperCase(), JSON.stringify(s));
+    }
   });
 
   test('bad input: unreachable URL, wrong credentials', async () => {

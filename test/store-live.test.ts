@@ -112,9 +112,13 @@ describe('live --store', { skip }, () => {
     assert.ok(all.some((r) => r.tid === child.pid) && all.some((r) => r.tid === second.pid));
 
     // The canned reports read it.
-    const top = query(store, 'top', '--limit', '1');
+    const top = query(store, 'top', '--limit', '1', '--json');
     assert.equal(top.code, 0, top.stderr);
-    assert.match(top.stdout, /syscall\s+clock_nanosleep\s+sleep\s+\d+\s+threshold\s+2\d\d\.\dms/);
+    const slowest = parseJsonLine(top.stdout.trim());
+    const max = all.reduce((m, r) => Math.max(m, Number(r.latency_ns)), 0);
+    assert.equal(slowest.type, 'top');
+    assert.equal(slowest.latency_ns, max);
+    assert.equal(slowest.comm, 'sleep');
   });
 
   test('SIGKILL loses at most the flush interval; the file opens cleanly afterwards', async () => {
