@@ -117,11 +117,11 @@ export function openErrorMessage(path: string, e: unknown): string {
   if (lock) {
     return `store ${path} is in use by another process (pid ${lock[2]}, ${lock[1]}): one process at a time can open it`;
   }
-  if (/not a valid DuckDB database file|Could not read enough bytes|checksum|Corrupt|invalid/i.test(msg)) {
-    return `store ${path} is not a readable DuckDB database (corrupt, or another kind of file): move it away or choose another path`;
-  }
   if (/WAL|write-ahead/i.test(msg)) {
     return `store ${path}: its write-ahead log ${path}.wal cannot be replayed (${msg.replace(/^[A-Za-z ]*Error: /, '')}); move ${path}.wal away to open the store without its last writes`;
+  }
+  if (/not a valid DuckDB database file|Could not read enough bytes|checksum|Corrupt|invalid/i.test(msg)) {
+    return `store ${path} is not a readable DuckDB database (corrupt, or another kind of file): move it away or choose another path`;
   }
   if (/database does not exist/.test(msg)) return `store ${path} does not exist`;
   if (/newer version|older version|storage version|serialization/i.test(msg)) {

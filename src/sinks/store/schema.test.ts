@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { OutlierRecord } from '../../analyses/engine.ts';
 import { Histogram } from '../../histogram/histogram.ts';
 import { chString, chUInt64, isIdentifier } from './chsql.ts';
+import { openErrorMessage } from './duck.ts';
 import { parseDetail, subjectOf, toRecord, toRow } from './schema.ts';
 import { delta, ProfileSnapshotter } from './snapshots.ts';
 
@@ -101,4 +102,26 @@ test('snapshotter: one row per analysis with pairs or outliers, counters as diff
   assert.equal(b.count, 1);
   assert.equal(b.outliers, 0);
   assert.equal(b.min_ns, 7);
+});
+
+test('DuckDB open errors become one sentence', () => {
+  const p = '/s.duckdb';
+  const m = (text: string) => openErrorMessage(p, new Error(text));
+  assert.equal(
+    m(
+      'IO Error: Failure while replaying WAL file "/s.duckdb.wal": Corrupt WAL file: entry at byte position 24 computed checksum 1 does not match stored checksum 2',
+    ),
+    'store /s.duckdb: its write-ahead log /s.duckdb.wal cannot be replayed (Failure while replaying WAL file "/s.duckdb.wal": Corrupt WAL file: entry at byte position 24 computed checksum 1 does not match stored checksum 2); move /s.duckdb.wal away to open the store without its last writes',
+  );
+  assert.match(
+    m('IO Error: The file "/s.duckdb" exists, but it is not a valid DuckDB database file!'),
+    /is not a readable DuckDB database/,
+  );
+  assert.equal(
+    m(
+      'IO Error: Could not set lock on file "/s.duckdb": Conflicting lock is held in /usr/bin/node (PID 12). See also https://duckdb.org/docs',
+    ),
+    'store /s.duckdb is in use by another process (pid 12, /usr/bin/node): one process at a time can open it',
+  );
+  assert.equal(m('IO Error: something\nmore'), 'cannot open store /s.duckdb: something');
 });
