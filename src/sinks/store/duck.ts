@@ -412,16 +412,19 @@ export class DuckStore {
     }
     const limit = this.opts.retentionBytes ?? 0;
     if (limit > 0) {
-      if (res.outliers + res.profiles > 0) await this.wconn.run('CHECKPOINT store');
+      // Measure checkpointed data only (appends not yet checkpointed are not counted consistently).
+      await this.wconn.run('CHECKPOINT store');
       let bytes = await this.dataBytes();
       // Each pass deletes the oldest share that would bring the data to ~80 % of the limit if rows were of equal
-      // size; DuckDB frees space per row group (8192 rows), so a pass that freed little deletes twice the share.
+      // size. DuckDB frees space per row group (8192 rows): a pass that freed little deletes a larger share next
+      // time, but the newest row group of each table is always kept (the data may exceed the limit by that much).
       let boost = 1;
       for (let pass = 0; pass < 8 && bytes > limit; pass++) {
         const share = Math.min(1, (1 - (0.8 * limit) / bytes) * boost);
+        let deleted = 0;
         for (const table of ['outliers', 'profiles'] as const) {
           const n = Number((await this.rows<{ n: bigint }>(`SELECT count(*) AS n FROM ${table}`))[0].n);
-          const k = Math.ceil(n * share);
+          const k = Math.min(Math.ceil(n * share), n - ROW_GROUP_ROWS);
           if (k <= 0) continue;
           const cut = await this.rows<{ s: bigint }>(
             `SELECT seq AS s FROM ${table} ORDER BY seq LIMIT 1 OFFSET ${k - 1}`,
@@ -431,12 +434,14 @@ export class DuckStore {
             res.unshipped += await this.countUnshipped('seq <= $1::UBIGINT', [cut[0].s], unshippedAfter);
           }
           const d = await this.deleteWhere(table, 'seq <= $1::UBIGINT', [cut[0].s]);
+          deleted += d;
           if (table === 'outliers') res.outliers += d;
           else res.profiles += d;
         }
+        if (deleted === 0) break;
         await this.wconn.run('CHECKPOINT store');
         const after = await this.dataBytes();
-        boost = after > bytes * 0.9 ? boost * 2 : 1;
+        boost = after > bytes * 0.9 ? boost + 0.5 : 1;
         bytes = after;
       }
       res.bytes = bytes;
