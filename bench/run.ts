@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, figures as rates and as ratios against a baseline measured in the same run
  * (the machine is shared and noisy: never compare against a number from another run).
  *   npm run bench              all
- *   npm run bench -- tracker   only the named groups (tracker, histogram, decode, analyze, live, serve, ctf)
+ *   npm run bench -- tracker   only the named groups (tracker, histogram, decode, analyze, live, serve, ctf, store)
  */
 
 import { analyzeBench } from './analyze.bench.ts';
@@ -11,6 +11,7 @@ import { decodeBench } from './decode.bench.ts';
 import { compareCalibration, queryBench, recordBench, windowsMemory } from './histogram.bench.ts';
 import { liveBench } from './live.bench.ts';
 import { serveBench } from './serve.bench.ts';
+import { storeBench } from './store.bench.ts';
 import { trackerBench, trackerHeapGrowth } from './tracker.bench.ts';
 import { printResults } from './util.ts';
 
@@ -90,5 +91,11 @@ if (want('serve')) {
 if (want('ctf')) {
   const { rows, notes } = await ctfBench({ copies: 20, lttngOnLarge: process.env.CTF_BENCH_LTTNG_LARGE === '1' });
   printResults('CTF reader (LTTng many-threads; baseline = lttng-syscallstats events/s on the same trace)', rows);
+  for (const n of notes) console.log(`  ${n}`);
+}
+
+if (want('store')) {
+  const { rows, notes } = await storeBench();
+  printResults('outlier store (DuckDB; target >= 50 k outliers/s committed)', rows);
   for (const n of notes) console.log(`  ${n}`);
 }

@@ -67,7 +67,7 @@ export async function serveBench(seconds = 15, rate = 300_000, isolated = false)
   if (process.getuid?.() !== 0) throw new Error('the serve benchmark needs root');
   const args = isolated
     ? ['--import', 'tsx', fileURLToPath(new URL('./serve-child.ts', import.meta.url)), '10']
-    : [BIN, 'serve', '--listen', '127.0.0.1:0', '-t', 'syscall=50ms'];
+    : [BIN, 'serve', '--no-store', '--listen', '127.0.0.1:0', '-t', 'syscall=50ms'];
   const daemon = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   daemon.stdout.setEncoding('utf8');

@@ -35,6 +35,9 @@ if [ "$want_test" = 1 ]; then
   need babeltrace babeltrace
   need promtool prometheus
   need /usr/bin/chromium chromium
+  # The fleet sink's tests run a real ClickHouse (Debian's 18.16) on loopback with a temporary config.
+  need /usr/sbin/clickhouse-server clickhouse-server
+  need clickhouse-client clickhouse-client
   if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "prepare: installing Debian packages:$missing" >&2

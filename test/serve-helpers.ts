@@ -23,7 +23,9 @@ export class ServeRun {
   private waiters: (() => void)[] = [];
 
   constructor(args: string[], env: NodeJS.ProcessEnv = process.env) {
-    this.child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    // Tests keep outliers in memory unless they name a store (the default store is a system path).
+    const store = args.some((a) => a === '--store' || a === '--no-store') ? [] : ['--no-store'];
+    this.child = spawn(process.execPath, [BIN, 'serve', ...store, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child.stdout?.setEncoding('utf8');
     this.child.stdout?.on('data', (d: string) => {
       this.stdout += d;

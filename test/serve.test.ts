@@ -471,3 +471,37 @@ describe('serve: graceful shutdown', { skip }, () => {
     });
   }
 });
+
+describe('serve: history in the store survives a restart', { skip }, () => {
+  test('an outlier recorded before a restart is still served by GET /api/events after it', async () => {
+    const dir = mkdtempSync(join(process.cwd(), '.lt-test-store-'));
+    const store = join(dir, 'outliers.duckdb');
+    try {
+      const first = new ServeRun(['syscall', '--listen', '127.0.0.1:0', '-t', 'syscall=100ms', '--store', store]);
+      await first.ready();
+      const nap = await runChild('sleep', ['0.3']);
+      await waitFor(
+        async () => ((await outliersOf(first, nap.pid)).length > 0 ? true : undefined),
+        10_000,
+        'the sleep outlier in the first daemon',
+      );
+      const { code } = await first.stop();
+      assert.equal(code, 0, first.stderr);
+      assert.match(first.stderr, /store .*outliers\.duckdb: [1-9]\d* outliers/);
+      const second = new ServeRun(['syscall', '--listen', '127.0.0.1:0', '-t', 'syscall=10s', '--store', store]);
+      await second.ready();
+      try {
+        const again = await outliersOf(second, nap.pid);
+        assert.ok(again.length > 0, 'served from the store after the restart');
+        assert.ok(again.some((o) => /nanosleep/.test(String((o.detail as Rec).syscall))));
+        const all = (await second.getJson('/api/events?analysis=syscall&limit=1000')).events as Rec[];
+        for (let i = 1; i < all.length; i++)
+          assert.ok(Number(all[i - 1].end_ns) >= Number(all[i].end_ns), 'newest first');
+      } finally {
+        assert.equal((await second.stop()).code, 0, second.stderr);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

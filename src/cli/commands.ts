@@ -24,6 +24,8 @@ import { kernelHas } from './list.ts';
 import { parseRunOptions, type RawOptions, type RunOptions, UsageError } from './options.ts';
 import { formatWindows, runProfile, windowRecords, writeProfile } from './profiles.ts';
 import { createEngine, finishRun, type Output } from './run.ts';
+import { openRunStore, type RunStore } from './run-store.ts';
+import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
 
 export interface GlobalOptions {
   tracefs?: string;
@@ -194,10 +196,11 @@ export function liveEvents(
 
 export async function runLive(
   names: string[],
-  raw: RawOptions & GlobalOptions & { profileOut?: string; interval?: string },
+  raw: RawOptions & GlobalOptions & RawStoreOptions & { profileOut?: string; interval?: string },
   io: Output,
 ): Promise<number> {
   const o = parseRunOptions(names, raw);
+  const storeOpts = parseStoreOptions(raw);
   let interval: number | undefined;
   if (raw.interval !== undefined) {
     const d = parseDuration(raw.interval);
@@ -211,12 +214,27 @@ export async function runLive(
   const analyses = runnable(o, names.length > 0, has, 'this kernel');
   const { events, stackBits } = liveEvents(paths, analyses, has, o.stacks);
   const tids = o.pids.length > 0 ? expandPids(paths, o.pids) : [];
-  const source = LiveSource.open({ paths, events, filters: liveFilters(analyses, tids, o.comm), stackBits });
+  // The store opens before tracing starts: a locked, corrupt or unwritable store ends the run with one line.
+  const store: RunStore | undefined = storeOpts === undefined ? undefined : await openRunStore(storeOpts, io);
+  let source: LiveSource;
   let engine: ReturnType<typeof createEngine>;
   try {
-    engine = createEngine(source, { ...o, pids: tids }, io, analyses, { commFilteredInKernel: o.comm !== undefined });
+    source = LiveSource.open({ paths, events, filters: liveFilters(analyses, tids, o.comm), stackBits });
+    try {
+      engine = createEngine(
+        source,
+        { ...o, pids: tids },
+        io,
+        analyses,
+        { commFilteredInKernel: o.comm !== undefined },
+        store?.tee,
+      );
+    } catch (e) {
+      source.instance.remove();
+      throw e;
+    }
   } catch (e) {
-    source.instance.remove();
+    await store?.close(undefined);
     throw e;
   }
   const stop = () => source.stop();
@@ -231,9 +249,11 @@ export async function runLive(
           if (o.json) for (const rec of windowRecords(engine, now)) io.out(`${jsonLine(rec)}\n`);
           else io.out(formatWindows(engine, new Date().toTimeString().slice(0, 8)));
         }, interval / 1e6);
+  let code = 0;
   try {
     // run() turns tracing on before it first yields: the header means "tracing now".
     const running = source.run(engine);
+    store?.start(engine);
     const header = `Tracing ${analyses.map((a) => a.name).join(', ')}... Hit Ctrl-C to end.\n`;
     if (o.json) io.err(header);
     else io.out(header);
@@ -243,10 +263,12 @@ export async function runLive(
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     if (ticker !== undefined) clearInterval(ticker);
+    // Signals still only stop the (finished) source while the store flushes: everything buffered is written.
+    if (store !== undefined) code = await store.close(engine);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
-  return 0;
+  return code;
 }
 
 export async function runDump(

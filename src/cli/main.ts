@@ -6,11 +6,15 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ANALYSIS_NAMES } from '../analyses/index.ts';
 import { resolvePaths } from '../paths.ts';
+import { StoreError } from '../sinks/store/duck.ts';
+import { REPORT_NAMES } from '../sinks/store/reports.ts';
+import { DEFAULT_STORE_PATH } from '../sinks/store/store.ts';
 import { SetupError } from '../sources/errors.ts';
 import { profileOfTrace, runAnalyze, runDump, runLive } from './commands.ts';
 import { formatList, kernelHas, listAnalyses } from './list.ts';
 import { collect, groupFields, UsageError } from './options.ts';
 import { runCompare } from './profiles.ts';
+import { runQueryCommand } from './query.ts';
 import { stdio } from './run.ts';
 import { runServe } from './serve.ts';
 
@@ -60,6 +64,24 @@ export function buildProgram(): Command {
     .option('-d, --duration <DURATION>', 'stop after this long (e.g. 10s)')
     .option('-i, --interval <DURATION>', 'print the 1m/5m/1h percentiles of every analysis this often (e.g. 10s)')
     .option('--profile-out <FILE>', "write the run's latency profile (JSON) at the end, for compare")
+    .option('--store <PATH>', 'keep every outlier and per-interval profiles in this DuckDB file (docs/store.md)')
+    .option('--retention-days <DAYS>', 'store: delete rows older than this (default 30; 0 = never)')
+    .option('--retention-size <SIZE>', 'store: keep the data under this size, oldest first (default 1G; 0 = no limit)')
+    .option(
+      '--flush-interval <DURATION>',
+      'store: commit queued outliers this often (default 1s: what SIGKILL can lose)',
+    )
+    .option('--profile-interval <DURATION>', 'store: profile snapshot interval per analysis (default 60s)')
+    .option(
+      '--clickhouse <URL>',
+      `also ship to ClickHouse over HTTP (spooled in --store, default ${DEFAULT_STORE_PATH})`,
+    )
+    .option('--clickhouse-user <USER>', 'ClickHouse user (default: default)')
+    .option(
+      '--clickhouse-password <PASSWORD>',
+      'ClickHouse password (or LATENCY_TRACKER_CLICKHOUSE_PASSWORD in the environment)',
+    )
+    .option('--clickhouse-database <DB>', 'ClickHouse database, created if missing (default latency_tracker)')
     .action(async (names: string[], opts, cmd: Command) => {
       process.exitCode = await runLive(names, { ...cmd.optsWithGlobals(), ...opts }, stdio);
     });
@@ -90,7 +112,20 @@ export function buildProgram(): Command {
     )
     .option('--timeout <ANALYSIS=DURATION>', 'initial timeout (repeatable)', collect)
     .option('--no-stacks', 'do not capture kernel stacks (they cost a stack trace per blocking switch)')
-    .option('--history <N>', 'recent outliers kept for the API and the dashboard (default 4096)')
+    .option('--history <N>', 'with --no-store: recent outliers kept in memory for the API (default 4096)')
+    .option(
+      '--store <PATH>',
+      `keep every outlier and per-interval profiles in this DuckDB file (default ${DEFAULT_STORE_PATH})`,
+    )
+    .option('--no-store', 'keep outliers in memory only (the API then forgets them on restart)')
+    .option('--retention-days <DAYS>', 'store: delete rows older than this (default 30; 0 = never)')
+    .option('--retention-size <SIZE>', 'store: keep the data under this size, oldest first (default 1G; 0 = no limit)')
+    .option('--flush-interval <DURATION>', 'store: commit queued outliers this often (default 1s)')
+    .option('--profile-interval <DURATION>', 'store: profile snapshot interval per analysis (default 60s)')
+    .option('--clickhouse <URL>', 'also ship to ClickHouse over HTTP (spooled in the store)')
+    .option('--clickhouse-user <USER>', 'ClickHouse user (default: default)')
+    .option('--clickhouse-password <PASSWORD>', 'ClickHouse password (or LATENCY_TRACKER_CLICKHOUSE_PASSWORD)')
+    .option('--clickhouse-database <DB>', 'ClickHouse database, created if missing (default latency_tracker)')
     .action(async (names: string[], opts, cmd: Command) => {
       process.exitCode = await runServe(names, { ...cmd.optsWithGlobals(), ...opts }, stdio, packageVersion());
     });
@@ -118,6 +153,23 @@ export function buildProgram(): Command {
     .option('--json', 'JSON Lines, one object per compared row')
     .action(async (baseline: string, current: string, opts) => {
       process.exitCode = await runCompare(baseline, current, opts, stdio, profileOfTrace);
+    });
+
+  program
+    .command('query')
+    .description('reports over an outlier store, or one read-only SQL query (docs/store.md)')
+    .argument('[REPORT]', `canned report: ${REPORT_NAMES.join(', ')} (default top)`)
+    .option('--store <PATH>', `the DuckDB store (default ${DEFAULT_STORE_PATH})`)
+    .option('--sql <SELECT>', 'run one read-only SQL statement (tables: outliers, profiles)')
+    .option('--json', 'JSON Lines, one object per row')
+    .option('--parquet <OUT>', 'write the outliers (or the report / --sql result) to a Parquet file')
+    .option('--analysis <NAME>', 'only this analysis')
+    .option('--host <NAME>', 'only this host')
+    .option('--last <DURATION>', 'only the last DURATION (e.g. 1h)')
+    .option('--limit <N>', 'rows (top), processes per analysis, subjects per interval (p99); default 20')
+    .option('--every <DURATION>', 'interval of the over-time reports (default 1m)')
+    .action(async (report: string | undefined, opts) => {
+      process.exitCode = await runQueryCommand(report, opts, stdio);
     });
 
   program
@@ -156,7 +208,7 @@ export async function main(argv: string[]): Promise<number> {
     const e = err as { code?: string; exitCode?: number };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) return 2;
-    if (err instanceof UsageError || err instanceof SetupError) {
+    if (err instanceof UsageError || err instanceof SetupError || err instanceof StoreError) {
       process.stderr.write(`latency-tracker: ${err.message}\n`);
       return 2;
     }

@@ -27,14 +27,22 @@ export function createEngine(
   io: Output,
   analyses?: Analysis[],
   extra: Partial<EngineOptions> = {},
+  tee?: (r: OutlierRecord) => void,
 ): Engine {
   const settings: Record<string, { threshold?: number; timeout?: number }> = {};
   for (const a of o.analyses) {
     settings[a.name] = { threshold: o.thresholds.get(a.name), timeout: o.timeouts.get(a.name) };
   }
-  const print = o.json
+  const show = o.json
     ? (r: OutlierRecord) => io.out(`${jsonLine(r)}\n`)
     : (r: OutlierRecord) => io.out(`${formatOutlier(r)}\n`);
+  const print =
+    tee === undefined
+      ? show
+      : (r: OutlierRecord) => {
+          tee(r);
+          show(r);
+        };
   return new Engine(
     source,
     analyses ?? o.analyses,

@@ -10,6 +10,7 @@ import { Daemon } from '../server/daemon.ts';
 import { createApiServer } from '../server/http.ts';
 import { checkToken, DEFAULT_LISTEN, isLoopback, parseListen } from '../server/listen.ts';
 import { StaticFiles } from '../server/static.ts';
+import { DEFAULT_STORE_PATH, type OutlierHistory } from '../sinks/store/store.ts';
 import { SetupError } from '../sources/errors.ts';
 import { removeAllInstancesSync } from '../sources/tracefs/instance.ts';
 import { LiveSource } from '../sources/tracefs/source.ts';
@@ -17,13 +18,17 @@ import { ensureTracefs, type GlobalOptions, liveEvents, pathsOf, runnable } from
 import { kernelHas } from './list.ts';
 import { parseRunOptions, type RawOptions, UsageError } from './options.ts';
 import type { Output } from './run.ts';
+import { openRunStore, type RunStore } from './run-store.ts';
+import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
 
-export interface ServeOptions extends RawOptions, GlobalOptions {
+export interface ServeOptions extends RawOptions, GlobalOptions, Omit<RawStoreOptions, 'store'> {
   listen?: string;
   token?: string;
   history?: string;
   /** `--no-stacks` sets this false. */
   stacks?: boolean;
+  /** `--store PATH`; `--no-store` sets it false (then outliers are kept in memory only). */
+  store?: string | boolean;
 }
 
 /** Where the built dashboard is: `ui/dist` at the package root (from `src/cli/` or `dist/cli/`). */
@@ -54,13 +59,26 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     historyCapacity = Number(raw.history);
   }
   const files = new StaticFiles(UI_DIST);
+  // The daemon keeps every outlier in the store by default (history survives restarts); --no-store keeps a ring.
+  const storeOpts =
+    raw.store === false
+      ? undefined
+      : parseStoreOptions({ ...raw, store: typeof raw.store === 'string' ? raw.store : DEFAULT_STORE_PATH });
 
   const paths = pathsOf(raw);
   ensureTracefs(paths);
   const has = kernelHas(paths);
   const analyses = runnable(o, names.length > 0, has, 'this kernel');
   const { events, stackBits } = liveEvents(paths, analyses, has, o.stacks);
-  const source = LiveSource.open({ paths, events, stackBits });
+  // The store opens before tracing starts: a locked, corrupt or unwritable store ends the daemon with one line.
+  const store: RunStore | undefined = storeOpts === undefined ? undefined : await openRunStore(storeOpts, io);
+  let source: LiveSource;
+  try {
+    source = LiveSource.open({ paths, events, stackBits });
+  } catch (e) {
+    await store?.close(undefined);
+    throw e;
+  }
   let daemon: Daemon;
   try {
     const settings: Record<string, { threshold?: number; timeout?: number }> = {};
@@ -73,12 +91,14 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
       engine: { settings, stacks: o.stacks },
       recording: { events, setRecording: (e, s) => source.setRecording(e, s) },
       historyCapacity,
+      history: store === undefined ? undefined : newestFirst(store.history),
       host: hostname(),
       version,
       now: () => process.hrtime.bigint(),
     });
   } catch (e) {
     source.instance.remove();
+    await store?.close(undefined);
     throw e;
   }
   const server = createApiServer({ daemon, files, token });
@@ -93,6 +113,7 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
   } catch (e) {
     daemon.close();
     source.instance.remove();
+    await store?.close(undefined);
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
     throw new SetupError(`cannot listen on ${raw.listen ?? DEFAULT_LISTEN} (${code})`);
   }
@@ -125,8 +146,10 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
   process.on('SIGTERM', shutdown);
   const onPipeError = () => {};
   process.stdout.on('error', onPipeError);
+  let code = 0;
   try {
     const running = daemon.run();
+    store?.start(daemon.engine);
     io.out(`Tracing ${daemon.engine.states.map((s) => s.analysis.name).join(', ')}... Hit Ctrl-C to end.\n`);
     for (const s of daemon.engine.skipped) io.out(`  not available: ${s}\n`);
     io.out(`Dashboard: ${base}/${token !== undefined ? '  (log in once with /?token=YOUR_TOKEN)' : ''}\n`);
@@ -140,10 +163,20 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     const lost = stats.lostPerCpu.reduce((a, b) => a + b, 0);
     if (lost > 0) io.err(`latency-tracker: the kernel lost ${lost} events while serving\n`);
   } finally {
+    // Everything buffered reaches the store before we leave (the forced exit still bounds the shutdown).
+    if (store !== undefined) code = await store.close(daemon.engine);
     if (forced !== undefined) clearTimeout(forced);
     process.off('SIGINT', shutdown);
     process.off('SIGTERM', shutdown);
     process.stdout.off('error', onPipeError);
   }
-  return 0;
+  return code;
+}
+
+/** The store answers oldest first; the API lists the newest first. */
+function newestFirst(h: OutlierHistory): OutlierHistory {
+  return {
+    add: (o, host) => h.add(o, host),
+    query: async (q) => (await h.query(q)).reverse(),
+  };
 }

@@ -1,0 +1,588 @@
+/**
+ * The embedded store: one DuckDB file (`@duckdb/node-api`) with the `outliers`, `profiles` and `meta` tables of
+ * `schema.ts`. Appends go through DuckDB appenders in data chunks of up to 2048 rows, one transaction per batch
+ * (`flushSync`): the synchronous part of the store, which is why `OutlierStore` runs this class in a worker thread.
+ *
+ * Opening turns every failure into a `StoreError` with one sentence (locked by another process, not a DuckDB file,
+ * unreadable write-ahead log, read-only directory, newer schema) — never a crash loop.
+ */
+import { randomUUID } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  BIGINT,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+  type DuckDBType,
+  type DuckDBValue,
+  INTEGER,
+  LIST,
+  listValue,
+  TIMESTAMP,
+  UBIGINT,
+  VARCHAR,
+} from '@duckdb/node-api';
+import type { OutlierRecord } from '../../analyses/engine.ts';
+import { DUCK_DDL, type OutlierRow, type ProfileRow, SCHEMA_VERSION, toRecord } from './schema.ts';
+
+/** A store problem the user can act on: one sentence, exit code 2. */
+export class StoreError extends Error {
+  override name = 'StoreError';
+  readonly exitCode = 2;
+}
+
+export interface DuckStoreOptions {
+  path: string;
+  /** Open for queries only (`query`): no schema changes, no retention; writes are refused by DuckDB. */
+  readOnly?: boolean;
+  /** Delete outliers and snapshots older than this many days (0 = keep forever). */
+  retentionDays?: number;
+  /** Keep the data under this many bytes, deleting the oldest first (0 = no limit). */
+  retentionBytes?: number;
+}
+
+export interface RetentionResult {
+  /** Rows deleted (outliers, profiles). */
+  outliers: number;
+  profiles: number;
+  /** Deleted outliers that had not been shipped to ClickHouse yet (counted, never silent). */
+  unshipped: number;
+  /** Bytes of data blocks after the pass. */
+  bytes: number;
+}
+
+export interface HistoryQuery {
+  analysis?: string;
+  /** Only outliers whose `end_ns` is above this (the record's own time line). */
+  since?: bigint;
+  limit: number;
+}
+
+const OUTLIER_TYPES: DuckDBType[] = [
+  UBIGINT,
+  TIMESTAMP,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  UBIGINT,
+  UBIGINT,
+  BIGINT,
+  INTEGER,
+  INTEGER,
+  INTEGER,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  LIST(VARCHAR),
+];
+const PROFILE_TYPES: DuckDBType[] = [
+  UBIGINT,
+  TIMESTAMP,
+  TIMESTAMP,
+  VARCHAR,
+  VARCHAR,
+  UBIGINT,
+  BIGINT,
+  BIGINT,
+  UBIGINT,
+  BIGINT,
+  BIGINT,
+  BIGINT,
+  BIGINT,
+  UBIGINT,
+  UBIGINT,
+  UBIGINT,
+  LIST(UBIGINT),
+  LIST(UBIGINT),
+  VARCHAR,
+];
+/** Rows per row group of the store's tables (the unit in which deleted rows free space). */
+const ROW_GROUP_ROWS = 8192;
+/** DuckDB's data chunk capacity (STANDARD_VECTOR_SIZE). */
+const CHUNK = 2048;
+const DAY_MS = 86_400_000;
+
+/** A DuckDB string literal (standard SQL: a quote is doubled; backslashes are plain characters). */
+export function duckString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** Turns DuckDB's open errors into one sentence. */
+export function openErrorMessage(path: string, e: unknown): string {
+  const msg = String((e as Error)?.message ?? e).split('\n')[0];
+  const lock = /Conflicting lock is held in (.*?) \(PID (\d+)\)/.exec(msg);
+  if (lock) {
+    return `store ${path} is in use by another process (pid ${lock[2]}, ${lock[1]}): one process at a time can open it`;
+  }
+  if (/WAL|write-ahead/i.test(msg)) {
+    return `store ${path}: its write-ahead log ${path}.wal cannot be replayed (${msg.replace(/^[A-Za-z ]*Error: /, '')}); move ${path}.wal away to open the store without its last writes`;
+  }
+  if (/not a valid DuckDB database file|Could not read enough bytes|checksum|Corrupt|invalid/i.test(msg)) {
+    return `store ${path} is not a readable DuckDB database (corrupt, or another kind of file): move it away or choose another path`;
+  }
+  if (/database does not exist/.test(msg)) return `store ${path} does not exist`;
+  if (/newer version|older version|storage version|serialization/i.test(msg)) {
+    return `store ${path} was written by another DuckDB version (${msg.replace(/^[A-Za-z ]*Error: /, '')})`;
+  }
+  return `cannot open store ${path}: ${msg.replace(/^[A-Za-z ]*Error: /, '')}`;
+}
+
+/** Checks that the store can be created or written where asked, before DuckDB tries. */
+function checkWritable(path: string): void {
+  const dir = dirname(path);
+  if (!existsSync(dir)) {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o750 });
+    } catch (e) {
+      throw new StoreError(
+        `cannot create the directory ${dir} for store ${path}: ${(e as NodeJS.ErrnoException).code}`,
+      );
+    }
+  }
+  try {
+    if (existsSync(path)) {
+      if (statSync(path).isDirectory()) throw new StoreError(`store ${path} is a directory, not a file`);
+      accessSync(path, constants.R_OK | constants.W_OK);
+    }
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    if (e instanceof StoreError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EROFS' ? 'read-only file system' : code === 'EACCES' ? 'permission denied' : code;
+    throw new StoreError(`cannot write store ${path}: ${dir} is not writable (${why})`);
+  }
+}
+
+export class DuckStore {
+  private outApp: DuckDBAppender | undefined;
+  private profApp: DuckDBAppender | undefined;
+  private nextSeq = 1n;
+  private nextProfileSeq = 1n;
+  /** This store's identity (random, kept in `meta`): with `seq`, names a row across a fleet. */
+  storeId = '';
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly opts: DuckStoreOptions,
+    private readonly db: DuckDBInstance,
+    /** Appenders and writes. */
+    readonly wconn: DuckDBConnection,
+    /** Reads (queries run on DuckDB's threads while the writer appends). */
+    readonly rconn: DuckDBConnection,
+  ) {}
+
+  static async open(opts: DuckStoreOptions): Promise<DuckStore> {
+    const path = resolve(opts.path);
+    if (!opts.readOnly) checkWritable(path);
+    else if (!existsSync(path)) throw new StoreError(`store ${path} does not exist`);
+    // The file is attached (not opened as the main database) to choose its row group size: DuckDB frees space
+    // only for whole row groups, so smaller ones make size retention finer (8192 rows instead of 122880).
+    const db = await DuckDBInstance.create(':memory:');
+    let w: DuckDBConnection | undefined;
+    let r: DuckDBConnection | undefined;
+    try {
+      w = await db.connect();
+      const mode = opts.readOnly ? ', READ_ONLY' : '';
+      await w.run(`ATTACH ${duckString(path)} AS store (ROW_GROUP_SIZE ${ROW_GROUP_ROWS}${mode})`);
+      await w.run('USE store');
+      r = await db.connect();
+      await r.run('USE store');
+    } catch (e) {
+      w?.closeSync();
+      r?.closeSync();
+      db.closeSync();
+      throw new StoreError(openErrorMessage(path, e));
+    }
+    const s = new DuckStore(path, opts, db, w, r);
+    try {
+      await s.init();
+      return s;
+    } catch (e) {
+      s.closeNow();
+      if (e instanceof StoreError) throw e;
+      throw new StoreError(openErrorMessage(path, e));
+    }
+  }
+
+  private async init(): Promise<void> {
+    if (!this.opts.readOnly) {
+      for (const sql of DUCK_DDL) await this.wconn.run(sql);
+    }
+    const tables = await this.rows<{ name: string }>(
+      "SELECT table_name AS name FROM information_schema.tables WHERE table_catalog = 'store'",
+    );
+    const names = new Set(tables.map((t) => t.name));
+    if (!names.has('outliers') || !names.has('meta') || !names.has('profiles')) {
+      throw new StoreError(`store ${this.path} is a DuckDB database but not a latency-tracker store`);
+    }
+    const version = await this.getMeta('schema_version');
+    if (version !== undefined && version !== SCHEMA_VERSION) {
+      throw new StoreError(
+        `store ${this.path} has schema version ${version}; this latency-tracker reads version ${SCHEMA_VERSION}`,
+      );
+    }
+    if (this.opts.readOnly) {
+      this.storeId = (await this.getMeta('store_id')) ?? '';
+      return;
+    }
+    if (version === undefined) await this.setMeta('schema_version', SCHEMA_VERSION);
+    let id = await this.getMeta('store_id');
+    if (id === undefined) {
+      id = randomUUID();
+      await this.setMeta('store_id', id);
+    }
+    this.storeId = id;
+    this.nextSeq = (await this.maxSeq('outliers')) + 1n;
+    this.nextProfileSeq = (await this.maxSeq('profiles')) + 1n;
+    this.outApp = await this.wconn.createAppender('outliers', 'main', 'store');
+    this.profApp = await this.wconn.createAppender('profiles', 'main', 'store');
+  }
+
+  /** Highest sequence number ever given in `table` (rows deleted by retention included, via `meta`). */
+  private async maxSeq(table: 'outliers' | 'profiles'): Promise<bigint> {
+    const r = await this.rows<{ m: bigint | null }>(`SELECT max(seq) AS m FROM ${table}`);
+    const inTable = r[0]?.m ?? 0n;
+    const kept = BigInt((await this.getMeta(`last_seq_${table}`)) ?? '0');
+    return inTable > kept ? inTable : kept;
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const r = await this.rconn.runAndReadAll('SELECT value FROM meta WHERE key = $1', [key]);
+    const rows = r.getRowObjectsJS() as { value: string }[];
+    return rows[0]?.value;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.wconn.run('INSERT OR REPLACE INTO meta VALUES ($1, $2)', [key, value]);
+  }
+
+  /** Rows of a read query as plain JS objects (BIGINT → bigint, TIMESTAMP → Date, LIST → array). */
+  async rows<T>(sql: string, params?: DuckDBValue[]): Promise<T[]> {
+    const r = await this.rconn.runAndReadAll(sql, params);
+    return r.getRowObjectsJS() as T[];
+  }
+
+  /** Appends outliers in one transaction; assigns their `seq`. Returns the last seq given. */
+  appendOutliers(rows: OutlierRow[]): bigint {
+    const app = this.writer(this.outApp);
+    for (let off = 0; off < rows.length; off += CHUNK) {
+      const n = Math.min(CHUNK, rows.length - off);
+      const cols: DuckDBValue[][] = OUTLIER_TYPES.map(() => new Array<DuckDBValue>(n));
+      for (let j = 0; j < n; j++) {
+        const r = rows[off + j];
+        r.seq = this.nextSeq++;
+        cols[0][j] = r.seq;
+        cols[1][j] = new DuckDBTimestampValue(BigInt(Math.round(r.timeMs * 1000)));
+        cols[2][j] = r.host;
+        cols[3][j] = r.analysis;
+        cols[4][j] = r.reason;
+        cols[5][j] = r.start_ns;
+        cols[6][j] = r.end_ns;
+        cols[7][j] = BigInt(Math.round(r.latency_ns));
+        cols[8][j] = r.cpu;
+        cols[9][j] = r.tid;
+        cols[10][j] = r.pid;
+        cols[11][j] = r.comm;
+        cols[12][j] = r.subject;
+        cols[13][j] = r.detail;
+        cols[14][j] = r.stack === null ? null : listValue(r.stack);
+      }
+      const chunk = DuckDBDataChunk.create(OUTLIER_TYPES, n);
+      chunk.setColumns(cols);
+      app.appendDataChunk(chunk);
+    }
+    app.flushSync();
+    return this.nextSeq - 1n;
+  }
+
+  /** Appends profile snapshots in one transaction; assigns their `seq`. */
+  appendProfiles(rows: ProfileRow[]): bigint {
+    const app = this.writer(this.profApp);
+    for (let off = 0; off < rows.length; off += CHUNK) {
+      const n = Math.min(CHUNK, rows.length - off);
+      const cols: DuckDBValue[][] = PROFILE_TYPES.map(() => new Array<DuckDBValue>(n));
+      const big = (v: number | null) => (v === null ? null : BigInt(Math.round(v)));
+      for (let j = 0; j < n; j++) {
+        const r = rows[off + j];
+        r.seq = this.nextProfileSeq++;
+        const row: DuckDBValue[] = [
+          r.seq,
+          new DuckDBTimestampValue(BigInt(Math.round(r.timeMs * 1000))),
+          new DuckDBTimestampValue(BigInt(Math.round(r.startMs * 1000))),
+          r.host,
+          r.analysis,
+          BigInt(r.count),
+          big(r.min_ns),
+          big(r.max_ns),
+          r.sum_ns,
+          big(r.p50_ns),
+          big(r.p90_ns),
+          big(r.p99_ns),
+          big(r.p999_ns),
+          BigInt(r.outliers),
+          BigInt(r.over_threshold),
+          BigInt(r.timeouts),
+          listValue(r.bucket_ns.map((v) => BigInt(Math.round(v)))),
+          listValue(r.bucket_counts.map((v) => BigInt(v))),
+          r.hdr,
+        ];
+        for (let c = 0; c < row.length; c++) cols[c][j] = row[c];
+      }
+      const chunk = DuckDBDataChunk.create(PROFILE_TYPES, n);
+      chunk.setColumns(cols);
+      app.appendDataChunk(chunk);
+    }
+    app.flushSync();
+    return this.nextProfileSeq - 1n;
+  }
+
+  private writer(app: DuckDBAppender | undefined): DuckDBAppender {
+    if (app === undefined || this.closed) throw new StoreError(`store ${this.path} is not open for writing`);
+    return app;
+  }
+
+  /** Outliers for `GET /api/events`: the newest `limit` (or the first `limit` after `since`), oldest first. */
+  async history(q: HistoryQuery): Promise<OutlierRecord[]> {
+    const where: string[] = [];
+    const params: DuckDBValue[] = [];
+    if (q.analysis !== undefined) {
+      params.push(q.analysis);
+      where.push(`analysis = $${params.length}`);
+    }
+    if (q.since !== undefined) {
+      params.push(q.since < 0n ? 0n : q.since);
+      where.push(`end_ns > $${params.length}::UBIGINT`);
+    }
+    const limit = Math.max(0, Math.min(Math.floor(q.limit), 100_000));
+    const cond = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const order = q.since !== undefined ? 'ASC' : 'DESC';
+    const rows = await this.rows<RawOutlier>(
+      `SELECT * FROM (SELECT * FROM outliers ${cond} ORDER BY end_ns ${order}, seq ${order} LIMIT ${limit}) ORDER BY end_ns, seq`,
+      params,
+    );
+    return rows.map(rawToRecord);
+  }
+
+  /** Outlier rows with seq above `after`, ascending, at most `limit` (for shipping to ClickHouse). */
+  async outliersAfter(after: bigint, limit: number): Promise<OutlierRow[]> {
+    const rows = await this.rows<RawOutlier>(
+      `SELECT * FROM outliers WHERE seq > $1::UBIGINT ORDER BY seq LIMIT ${Math.floor(limit)}`,
+      [after],
+    );
+    return rows.map(rawToRow);
+  }
+
+  async profilesAfter(after: bigint, limit: number): Promise<ProfileRow[]> {
+    const rows = await this.rows<RawProfile>(
+      `SELECT * FROM profiles WHERE seq > $1::UBIGINT ORDER BY seq LIMIT ${Math.floor(limit)}`,
+      [after],
+    );
+    return rows.map(rawToProfile);
+  }
+
+  /** Bytes of data blocks in use (the file itself does not shrink; freed blocks are reused). */
+  async dataBytes(): Promise<number> {
+    const r = await this.rows<{ block_size: bigint; used_blocks: bigint }>(
+      "SELECT block_size, used_blocks FROM pragma_database_size() WHERE database_name = 'store'",
+    );
+    const wal = existsSync(`${this.path}.wal`) ? statSync(`${this.path}.wal`).size : 0;
+    return Number(r[0].block_size * r[0].used_blocks) + wal;
+  }
+
+  /**
+   * Applies retention: rows older than `retentionDays`, then the oldest rows while the data is above
+   * `retentionBytes`. `shipped` gives the ClickHouse watermarks, to count deleted rows that were never shipped.
+   */
+  async retention(nowMs: number, shipped?: { outliers: bigint }): Promise<RetentionResult> {
+    const res: RetentionResult = { outliers: 0, profiles: 0, unshipped: 0, bytes: 0 };
+    if (this.opts.readOnly || this.closed) return res;
+    await this.keepSeqs();
+    const unshippedAfter = shipped?.outliers;
+    const days = this.opts.retentionDays ?? 0;
+    if (days > 0) {
+      const cutoff = new DuckDBTimestampValue(BigInt(Math.round((nowMs - days * DAY_MS) * 1000)));
+      if (unshippedAfter !== undefined)
+        res.unshipped += await this.countUnshipped('time < $1', [cutoff], unshippedAfter);
+      res.outliers += await this.deleteWhere('outliers', 'time < $1', [cutoff]);
+      res.profiles += await this.deleteWhere('profiles', 'time < $1', [cutoff]);
+    }
+    const limit = this.opts.retentionBytes ?? 0;
+    if (limit > 0) {
+      // Measure checkpointed data only (appends not yet checkpointed are not counted consistently).
+      await this.wconn.run('CHECKPOINT store');
+      let bytes = await this.dataBytes();
+      // Each pass deletes the oldest share that would bring the data to ~80 % of the limit if rows were of equal
+      // size. DuckDB frees space per row group (8192 rows): a pass that freed little deletes a larger share next
+      // time, but the newest row group of each table is always kept (the data may exceed the limit by that much).
+      let boost = 1;
+      for (let pass = 0; pass < 8 && bytes > limit; pass++) {
+        const share = Math.min(1, (1 - (0.8 * limit) / bytes) * boost);
+        let deleted = 0;
+        for (const table of ['outliers', 'profiles'] as const) {
+          const n = Number((await this.rows<{ n: bigint }>(`SELECT count(*) AS n FROM ${table}`))[0].n);
+          const k = Math.min(Math.ceil(n * share), n - ROW_GROUP_ROWS);
+          if (k <= 0) continue;
+          const cut = await this.rows<{ s: bigint }>(
+            `SELECT seq AS s FROM ${table} ORDER BY seq LIMIT 1 OFFSET ${k - 1}`,
+          );
+          if (cut.length === 0) continue;
+          if (table === 'outliers' && unshippedAfter !== undefined) {
+            res.unshipped += await this.countUnshipped('seq <= $1::UBIGINT', [cut[0].s], unshippedAfter);
+          }
+          const d = await this.deleteWhere(table, 'seq <= $1::UBIGINT', [cut[0].s]);
+          deleted += d;
+          if (table === 'outliers') res.outliers += d;
+          else res.profiles += d;
+        }
+        if (deleted === 0) break;
+        await this.wconn.run('CHECKPOINT store');
+        const after = await this.dataBytes();
+        boost = after > bytes * 0.9 ? boost + 0.5 : 1;
+        bytes = after;
+      }
+      res.bytes = bytes;
+    } else {
+      res.bytes = await this.dataBytes();
+    }
+    return res;
+  }
+
+  /** Remembers the highest seqs given, so that a store emptied by retention never reuses them. */
+  private async keepSeqs(): Promise<void> {
+    await this.setMeta('last_seq_outliers', String(this.nextSeq - 1n));
+    await this.setMeta('last_seq_profiles', String(this.nextProfileSeq - 1n));
+  }
+
+  private async countUnshipped(cond: string, params: DuckDBValue[], after: bigint): Promise<number> {
+    const r = await this.rows<{ n: bigint }>(
+      `SELECT count(*) AS n FROM outliers WHERE ${cond} AND seq > $${params.length + 1}::UBIGINT`,
+      [...params, after],
+    );
+    return Number(r[0].n);
+  }
+
+  private async deleteWhere(table: string, cond: string, params: DuckDBValue[]): Promise<number> {
+    const r = await this.wconn.run(`DELETE FROM ${table} WHERE ${cond}`, params);
+    return Number(r.rowsChanged);
+  }
+
+  /** Checkpoints (folds the write-ahead log into the file) and closes. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (!this.opts.readOnly) {
+        this.outApp?.closeSync();
+        this.profApp?.closeSync();
+        await this.keepSeqs();
+        await this.wconn.run('CHECKPOINT store');
+      }
+    } finally {
+      this.closeNow();
+    }
+  }
+
+  /** Closes without a checkpoint (what a crash leaves: DuckDB replays the log on the next open). */
+  closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.wconn.closeSync();
+      this.rconn.closeSync();
+    } finally {
+      this.db.closeSync();
+    }
+  }
+}
+
+interface RawOutlier {
+  seq: bigint;
+  time: Date;
+  host: string;
+  analysis: string;
+  reason: string;
+  start_ns: bigint;
+  end_ns: bigint;
+  latency_ns: bigint;
+  cpu: number | null;
+  tid: number | null;
+  pid: number | null;
+  comm: string | null;
+  subject: string | null;
+  detail: string;
+  stack: string[] | null;
+}
+
+interface RawProfile {
+  seq: bigint;
+  time: Date;
+  start: Date;
+  host: string;
+  analysis: string;
+  count: bigint;
+  min_ns: bigint | null;
+  max_ns: bigint | null;
+  sum_ns: bigint;
+  p50_ns: bigint | null;
+  p90_ns: bigint | null;
+  p99_ns: bigint | null;
+  p999_ns: bigint | null;
+  outliers: bigint;
+  over_threshold: bigint;
+  timeouts: bigint;
+  bucket_ns: bigint[];
+  bucket_counts: bigint[];
+  hdr: string;
+}
+
+function rawToRecord(r: RawOutlier): OutlierRecord {
+  return toRecord({ ...r, latency_ns: Number(r.latency_ns) });
+}
+
+function rawToRow(r: RawOutlier): OutlierRow {
+  return {
+    seq: r.seq,
+    timeMs: r.time.getTime(),
+    host: r.host,
+    analysis: r.analysis,
+    reason: r.reason === 'timeout' ? 'timeout' : 'threshold',
+    start_ns: r.start_ns,
+    end_ns: r.end_ns,
+    latency_ns: Number(r.latency_ns),
+    cpu: r.cpu,
+    tid: r.tid,
+    pid: r.pid,
+    comm: r.comm,
+    subject: r.subject,
+    detail: r.detail,
+    stack: r.stack,
+  };
+}
+
+function rawToProfile(r: RawProfile): ProfileRow {
+  const n = (v: bigint | null) => (v === null ? null : Number(v));
+  return {
+    seq: r.seq,
+    timeMs: r.time.getTime(),
+    startMs: r.start.getTime(),
+    host: r.host,
+    analysis: r.analysis,
+    count: Number(r.count),
+    min_ns: n(r.min_ns),
+    max_ns: n(r.max_ns),
+    sum_ns: r.sum_ns,
+    p50_ns: n(r.p50_ns),
+    p90_ns: n(r.p90_ns),
+    p99_ns: n(r.p99_ns),
+    p999_ns: n(r.p999_ns),
+    outliers: Number(r.outliers),
+    over_threshold: Number(r.over_threshold),
+    timeouts: Number(r.timeouts),
+    bucket_ns: r.bucket_ns.map(Number),
+    bucket_counts: r.bucket_counts.map(Number),
+    hdr: r.hdr,
+  };
+}
