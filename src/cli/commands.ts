@@ -139,6 +139,17 @@ function liveFilters(analyses: Analysis[], tids: number[], comm: string | undefi
   return filters;
 }
 
+/**
+ * The events `live` enables for these (runnable) analyses: what they read, plus the rare events that name new
+ * threads (fork/exec/rename), so that short-lived processes keep their names after they exit. The stack trigger's
+ * `sched_switch` is added separately. `bench/overhead` records the same set for its kernel-floor configuration.
+ */
+export function liveEvents(analyses: readonly Analysis[], has: (e: string) => boolean): string[] {
+  const events = [...new Set(analyses.flatMap((a) => a.events(has) as string[]))];
+  for (const e of COMM_EVENTS) if (has(e) && !events.includes(e)) events.push(e);
+  return events;
+}
+
 /** Root and a mounted tracefs, or one clear sentence. */
 function ensureTracefs(paths: Paths): void {
   if (process.getuid?.() !== 0) {
@@ -155,9 +166,7 @@ export async function runLive(names: string[], raw: RawOptions & GlobalOptions, 
   ensureTracefs(paths);
   const has = kernelHas(paths);
   const analyses = runnable(o, names.length > 0, has, 'this kernel');
-  const events = [...new Set(analyses.flatMap((a) => a.events(has) as string[]))];
-  // Rare events that name new threads, so short-lived processes keep their names after they exit.
-  for (const e of COMM_EVENTS) if (has(e) && !events.includes(e)) events.push(e);
+  const events = liveEvents(analyses, has);
   let stackBits: number | undefined;
   if (o.stacks && analyses.some((a) => a.usesStacks) && has('sched:sched_switch')) {
     const f = readFileSync(join(paths.tracefs, 'events/sched/sched_switch/format'), 'utf8');

@@ -1,0 +1,618 @@
+/**
+ * `npm run bench:overhead`: the original latency_tracker paper's experiment (sysbench OLTP on MySQL, bare vs
+ * traced), reproduced on this machine with MariaDB, and latency-tracker's cost measured against the kernel's own.
+ *
+ *   A  baseline, nothing traced
+ *   B  kernel floor: the events `live syscall wakeup offcpu` enables, recorded into a private instance, no reader
+ *   C  latency-tracker live syscall wakeup offcpu (default thresholds, output to a file)
+ *   D  C with --stacks
+ *   E  bpftrace doing the same matching in the kernel (bench/overhead/latency.bt), an outside reference
+ *   F  latency-tracker live wakeup offcpu (scheduler events only, the original's own configuration)
+ *
+ * Configurations run interleaved (A B C D E F, A B C D E F, ...), each for a fixed time; the report gives each
+ * one's median transactions/s, its spread, its overhead versus A, the tracer's own CPU, the events seen and lost.
+ *
+ *   npm run bench:overhead -- [--rounds 5] [--duration 30] [--warmup 20] [--configs ABCDEF] [--threads N]
+ *                             [--tables 4] [--table-size 100000] [--out FILE] [--cpu-prof DIR]
+ *
+ * Needs root (tracefs, apt-get). Installs mariadb-server, sysbench and bpftrace when missing; everything it starts
+ * (MariaDB, tracers, tracefs instances) is stopped and removed on every exit path, Ctrl-C included.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, release } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findAnalysis } from '../../src/analyses/index.ts';
+import type { Analysis } from '../../src/analyses/types.ts';
+import { liveEvents } from '../../src/cli/commands.ts';
+import { kernelHas } from '../../src/cli/list.ts';
+import { resolvePaths } from '../../src/paths.ts';
+import { mountTracefs } from '../../src/sources/tracefs/mount.ts';
+import { Mariadb } from './mariadb.ts';
+import { overheadPct, type Spread, spread } from './stats.ts';
+import {
+  BenchError,
+  childrenCpuSeconds,
+  ensurePackages,
+  machineBusySeconds,
+  procCpuSeconds,
+  type RingCounters,
+  removeInstance,
+  ringCounters,
+  sleep,
+  stopChild,
+  waitFor,
+} from './system.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const BT_SCRIPT = join(ROOT, 'bench/overhead/latency.bt');
+const CLI = join(ROOT, 'bin/latency-tracker.js');
+
+type ConfigName = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
+const CONFIGS: Record<ConfigName, string> = {
+  A: 'baseline (nothing traced)',
+  B: 'kernel floor (same events, no reader)',
+  C: 'latency-tracker live syscall wakeup offcpu',
+  D: 'C + --stacks',
+  E: 'bpftrace, same matching in the kernel',
+  F: 'latency-tracker live wakeup offcpu',
+};
+
+interface Options {
+  rounds: number;
+  duration: number;
+  warmup: number;
+  configs: ConfigName[];
+  threads: number;
+  tables: number;
+  tableSize: number;
+  out: string;
+  cpuProf: string | undefined;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    rounds: 5,
+    duration: 30,
+    warmup: 20,
+    configs: ['A', 'B', 'C', 'D', 'E', 'F'],
+    threads: 2 * cpus().length,
+    tables: 4,
+    tableSize: 100_000,
+    out: '',
+    cpuProf: undefined,
+  };
+  const int = (name: string, v: string | undefined, min: number): number => {
+    if (v === undefined || !/^\d+$/.test(v) || Number(v) < min) {
+      throw new BenchError(`${name}: '${v ?? ''}' is not an integer >= ${min}`);
+    }
+    return Number(v);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    switch (a) {
+      case '--rounds':
+        o.rounds = int(a, v, 1);
+        break;
+      case '--duration':
+        o.duration = int(a, v, 1);
+        break;
+      case '--warmup':
+        o.warmup = int(a, v, 0);
+        break;
+      case '--threads':
+        o.threads = int(a, v, 1);
+        break;
+      case '--tables':
+        o.tables = int(a, v, 1);
+        break;
+      case '--table-size':
+        o.tableSize = int(a, v, 100);
+        break;
+      case '--configs': {
+        if (v === undefined || !/^[A-F]+$/.test(v)) throw new BenchError(`--configs: '${v ?? ''}' is not letters A-F`);
+        o.configs = [...new Set(v.split(''))] as ConfigName[];
+        break;
+      }
+      case '--out':
+        if (v === undefined) throw new BenchError('--out needs a file name');
+        o.out = v;
+        break;
+      case '--cpu-prof':
+        if (v === undefined) throw new BenchError('--cpu-prof needs a directory');
+        o.cpuProf = resolve(v);
+        break;
+      case '-h':
+      case '--help':
+        console.log(
+          'usage: npm run bench:overhead -- [--rounds N] [--duration S] [--warmup S] [--configs ABCDEF]\n' +
+            '         [--threads N] [--tables N] [--table-size N] [--out FILE] [--cpu-prof DIR]',
+        );
+        process.exit(0);
+        break;
+      default:
+        throw new BenchError(`unknown option '${a}' (see --help)`);
+    }
+    i++;
+  }
+  if (o.out === '') {
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[:.]/g, '-')
+      .replace(/-\d{3}Z$/, 'Z');
+    o.out = join(ROOT, '.bench-data', `overhead-${stamp}.json`);
+  }
+  return o;
+}
+
+// -------------------------------------------------------------------------------------------------------------------
+// Tracers: one per configuration, started before the sysbench run and stopped after it.
+
+interface Tracer {
+  /** Process whose CPU is the tracer's own (user space), if any. */
+  pid?: number;
+  /** The tracefs instance whose ring counters count events seen and lost, if any. */
+  instance?: string;
+  /** Outliers or other lines the tracer printed (file). */
+  output?: string;
+  stop(): Promise<{ exitCode: number | null; stderr: string }>;
+}
+
+const paths = resolvePaths();
+/** Everything to undo, most recent first: run on every exit path. */
+const cleanups: (() => Promise<void> | void)[] = [];
+let db: Mariadb | undefined;
+
+function instanceDir(name: string): string {
+  return join(paths.tracefs, 'instances', name);
+}
+
+/** B: the same events in a private instance, tracing on, nobody reading (overwrite mode, see docs/overhead.md). */
+function startFloor(events: string[]): Tracer {
+  const name = `lt-overhead-floor-${process.pid}`;
+  const dir = instanceDir(name);
+  removeInstance(dir);
+  mkdirSync(dir);
+  const undo = () => {
+    removeInstance(dir);
+  };
+  cleanups.push(undo);
+  const w = (p: string, v: string) => writeFileSync(join(dir, p), v);
+  try {
+    w('tracing_on', '0');
+    w('trace_clock', 'mono');
+    if (existsSync(join(dir, 'buffer_subbuf_size_kb'))) w('buffer_subbuf_size_kb', '16');
+    w('buffer_size_kb', '8192');
+    // Overwrite (the default): once full, the writer pushes the oldest sub-buffer out and keeps recording every
+    // event through the same reserve/write/commit path as with a reader. Without overwrite a full buffer would
+    // reject events early and cheaply, understating the floor.
+    w('options/overwrite', '1');
+    for (const e of events) {
+      const [sys, ev] = e.split(':');
+      w(join('events', sys, ev, 'enable'), '1');
+    }
+    w('tracing_on', '1');
+  } catch (e) {
+    undo();
+    throw e;
+  }
+  return {
+    instance: dir,
+    async stop() {
+      undo();
+      cleanups.splice(cleanups.indexOf(undo), 1);
+      return { exitCode: 0, stderr: '' };
+    },
+  };
+}
+
+/** Spawns a tracer process writing stdout to `outFile`; waits until `ready(stdoutText)`; stops it with SIGINT. */
+async function startProcess(
+  cmd: string,
+  args: string[],
+  outFile: string,
+  ready: (out: string) => boolean,
+  what: string,
+): Promise<Tracer & { child: ChildProcess }> {
+  const fd = openSync(outFile, 'w');
+  const child = spawn(cmd, args, { stdio: ['ignore', fd, 'pipe'] });
+  closeSync(fd);
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    if (stderr.length < 65536) stderr += b.toString();
+  });
+  const kill = async () => {
+    await stopChild(child, 'SIGINT', 20_000);
+    // The CLI removes its own instance; after a SIGKILL nobody did.
+    if (child.pid !== undefined) removeInstance(instanceDir(`latency-tracker-${child.pid}`));
+  };
+  cleanups.push(kill);
+  const read = () => {
+    try {
+      return readFileSync(outFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  try {
+    await waitFor(() => child.exitCode !== null || ready(read()), 30_000, `${what} did not start within 30 s`);
+    if (child.exitCode !== null) throw new BenchError(`${what} exited (${child.exitCode}): ${stderr.trim()}`);
+  } catch (e) {
+    await kill();
+    cleanups.splice(cleanups.indexOf(kill), 1);
+    throw e;
+  }
+  return {
+    child,
+    pid: child.pid,
+    output: outFile,
+    async stop() {
+      await kill();
+      cleanups.splice(cleanups.indexOf(kill), 1);
+      return { exitCode: child.exitCode, stderr: stderr.trim() };
+    },
+  };
+}
+
+async function startLatencyTracker(analyses: string[], stacks: boolean, outFile: string, o: Options, tag: string) {
+  const node =
+    o.cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.cpuProf, '--cpu-prof-name', `${tag}.cpuprofile`];
+  const args = [...node, CLI, 'live', ...analyses, ...(stacks ? ['--stacks'] : [])];
+  const t = await startProcess(process.execPath, args, outFile, (s) => s.includes('Hit Ctrl-C'), 'latency-tracker');
+  return { ...t, instance: instanceDir(`latency-tracker-${t.pid}`) };
+}
+
+async function startBpftrace(outFile: string) {
+  // bpftrace prints "Attaching N probes..." once its programs are attached.
+  return startProcess('bpftrace', [BT_SCRIPT], outFile, (s) => s.includes('Attaching'), 'bpftrace');
+}
+
+// -------------------------------------------------------------------------------------------------------------------
+
+interface RunResult {
+  config: ConfigName;
+  round: number;
+  tps: number;
+  qps: number;
+  p95ms: number;
+  /** Tracer process CPU over the sysbench run, % of one core. */
+  tracerCpuPct: number | null;
+  /** Events the kernel recorded (floor) or the reader consumed (latency-tracker), per second. */
+  eventsPerSec: number | null;
+  /** Events lost in the kernel during the run (overrun + dropped + commit overrun). */
+  lost: number | null;
+  /** CPU of everything else on the machine (not MariaDB, sysbench, the tracer or this script), % of one core. */
+  otherCpuPct: number;
+  tracerExit: number | null;
+  tracerStderr: string;
+  outliers: number | null;
+}
+
+function sysbenchArgs(o: Options, db: Mariadb): string[] {
+  return [
+    'oltp_read_write',
+    '--db-driver=mysql',
+    `--mysql-socket=${db.socket}`,
+    '--mysql-user=root',
+    '--mysql-db=sbtest',
+    `--tables=${o.tables}`,
+    `--table-size=${o.tableSize}`,
+  ];
+}
+
+async function sysbench(o: Options, db: Mariadb, phase: string[], log = false): Promise<string> {
+  const child = spawn('sysbench', [...sysbenchArgs(o, db), ...phase], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanups.push(() => stopChild(child, 'SIGKILL', 1000));
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  cleanups.pop();
+  if (code !== 0) throw new BenchError(`sysbench ${phase.join(' ')} failed (${code}): ${out.trim().slice(-500)}`);
+  if (log) process.stderr.write(out);
+  return out;
+}
+
+function parseSysbench(out: string): { tps: number; qps: number; p95ms: number } {
+  const tps = /transactions:\s+\d+\s+\(([\d.]+) per sec/.exec(out);
+  const qps = /queries:\s+\d+\s+\(([\d.]+) per sec/.exec(out);
+  const p95 = /95th percentile:\s+([\d.]+)/.exec(out);
+  if (tps === null) throw new BenchError(`cannot read transactions/s from sysbench output: ${out.slice(-300)}`);
+  return { tps: Number(tps[1]), qps: Number(qps?.[1] ?? Number.NaN), p95ms: Number(p95?.[1] ?? Number.NaN) };
+}
+
+async function runOne(c: ConfigName, round: number, o: Options, db: Mariadb, events: string[], tmp: string) {
+  let stopped = { exitCode: null as number | null, stderr: '' };
+  const r = await measureOne(c, round, o, db, events, tmp, (s) => {
+    stopped = s;
+  });
+  r.tracerExit = stopped.exitCode;
+  r.tracerStderr = stopped.stderr;
+  return r;
+}
+
+async function measureOne(
+  c: ConfigName,
+  round: number,
+  o: Options,
+  db: Mariadb,
+  events: string[],
+  tmp: string,
+  onStop: (s: { exitCode: number | null; stderr: string }) => void,
+): Promise<RunResult> {
+  let tracer: Tracer | undefined;
+  const outFile = join(tmp, `${c}-${round}.out`);
+  if (c === 'B') tracer = startFloor(events);
+  else if (c === 'C')
+    tracer = await startLatencyTracker(['syscall', 'wakeup', 'offcpu'], false, outFile, o, `C-${round}`);
+  else if (c === 'D')
+    tracer = await startLatencyTracker(['syscall', 'wakeup', 'offcpu'], true, outFile, o, `D-${round}`);
+  else if (c === 'E') tracer = await startBpftrace(outFile);
+  else if (c === 'F') tracer = await startLatencyTracker(['wakeup', 'offcpu'], false, outFile, o, `F-${round}`);
+  try {
+    // Let the tracer reach its steady state (first read cycles, comm lookups) before the measured window.
+    if (tracer !== undefined) await sleep(1000);
+    const pidCpu = (pid: number | undefined) => (pid === undefined ? Number.NaN : procCpuSeconds(paths.procfs, pid));
+    const self = () => procCpuSeconds(paths.procfs, process.pid);
+    const ring0 = tracer?.instance !== undefined ? ringCounters(tracer.instance) : undefined;
+    const t0 = performance.now();
+    const cpu0 = {
+      tracer: pidCpu(tracer?.pid),
+      db: pidCpu(db.pid),
+      kids: childrenCpuSeconds(paths.procfs),
+      self: self(),
+      all: machineBusySeconds(paths.procfs),
+    };
+    const out = await sysbench(o, db, [`--threads=${o.threads}`, `--time=${o.duration}`, '--report-interval=0', 'run']);
+    const cpu1 = {
+      tracer: pidCpu(tracer?.pid),
+      db: pidCpu(db.pid),
+      kids: childrenCpuSeconds(paths.procfs),
+      self: self(),
+      all: machineBusySeconds(paths.procfs),
+    };
+    const wall = (performance.now() - t0) / 1000;
+    const ring1 = tracer?.instance !== undefined ? ringCounters(tracer.instance) : undefined;
+    const sb = parseSysbench(out);
+    const tracerCpu = cpu1.tracer - cpu0.tracer;
+    const known =
+      cpu1.db -
+      cpu0.db +
+      (cpu1.kids - cpu0.kids) +
+      (cpu1.self - cpu0.self) +
+      (Number.isFinite(tracerCpu) ? tracerCpu : 0);
+    const r: RunResult = {
+      config: c,
+      round,
+      ...sb,
+      tracerCpuPct: Number.isFinite(tracerCpu) ? (tracerCpu / wall) * 100 : null,
+      eventsPerSec: null,
+      lost: null,
+      otherCpuPct: Math.max(0, ((cpu1.all - cpu0.all - known) / wall) * 100),
+      tracerExit: null,
+      tracerStderr: '',
+      outliers: null,
+    };
+    if (ring0 !== undefined && ring1 !== undefined) {
+      const d = (k: keyof RingCounters) => ring1[k] - ring0[k];
+      // Floor: events recorded = what is in the buffer plus what was overwritten. Reader: events consumed.
+      r.eventsPerSec = c === 'B' ? (d('entries') + d('overrun')) / wall : (d('read') + d('entries')) / wall;
+      r.lost = c === 'B' ? d('dropped') + d('commitOverrun') : d('overrun') + d('dropped') + d('commitOverrun');
+    }
+    return r;
+  } finally {
+    if (tracer !== undefined) onStop(await tracer.stop());
+  }
+}
+
+async function finishTracerInfo(r: RunResult, tmp: string): Promise<void> {
+  const f = join(tmp, `${r.config}-${r.round}.out`);
+  if (!existsSync(f)) return;
+  const text = readFileSync(f, 'utf8');
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (r.config === 'E') {
+    r.outliers = lines.filter((l) => /^(syscall|wakeup|offcpu) /.test(l)).length;
+    const lost = /Lost (\d+) events/.exec(text);
+    if (lost !== null) r.lost = Number(lost[1]);
+  } else {
+    r.outliers = Math.max(0, lines.length - 1);
+  }
+}
+
+// -------------------------------------------------------------------------------------------------------------------
+
+interface ConfigSummary {
+  config: ConfigName;
+  description: string;
+  tps: Spread;
+  overheadPct: number;
+  /** Median over rounds of the overhead versus A in the same round. */
+  pairedOverheadPct: number | null;
+  pairedOverheadRange: [number, number] | null;
+  tracerCpuPct: number | null;
+  eventsPerSec: number | null;
+  lost: number | null;
+  otherCpuPct: number;
+}
+
+function summarize(results: RunResult[], configs: ConfigName[]): ConfigSummary[] {
+  const of = (c: ConfigName) => results.filter((r) => r.config === c);
+  const base = of('A');
+  const baseMedian = spread(base.map((r) => r.tps)).median;
+  const med = (xs: (number | null)[]) => {
+    const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+    return v.length === 0 ? null : spread(v).median;
+  };
+  return configs.map((c) => {
+    const rs = of(c);
+    const paired = rs
+      .map((r) => {
+        const a = base.find((b) => b.round === r.round);
+        return a === undefined ? Number.NaN : overheadPct(a.tps, r.tps);
+      })
+      .filter((x) => Number.isFinite(x));
+    const lost = rs.map((r) => r.lost).filter((x): x is number => x !== null);
+    return {
+      config: c,
+      description: CONFIGS[c],
+      tps: spread(rs.map((r) => r.tps)),
+      overheadPct: overheadPct(baseMedian, spread(rs.map((r) => r.tps)).median),
+      pairedOverheadPct: base.length > 0 && paired.length > 0 ? spread(paired).median : null,
+      pairedOverheadRange: base.length > 0 && paired.length > 0 ? [Math.min(...paired), Math.max(...paired)] : null,
+      tracerCpuPct: med(rs.map((r) => r.tracerCpuPct)),
+      eventsPerSec: med(rs.map((r) => r.eventsPerSec)),
+      lost: lost.length === 0 ? null : lost.reduce((a, b) => a + b, 0),
+      otherCpuPct: med(rs.map((r) => r.otherCpuPct)) ?? 0,
+    };
+  });
+}
+
+function formatTable(rows: ConfigSummary[], hasBaseline: boolean): string {
+  const f1 = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
+  const lines = [
+    'cfg  tps median   min      max      IQR          overhead  paired (min..max)      tracer CPU  events/s  lost  other CPU',
+  ];
+  for (const r of rows) {
+    const ov = hasBaseline && r.config !== 'A' ? `${r.overheadPct >= 0 ? '+' : ''}${r.overheadPct.toFixed(2)} %` : '-';
+    const pr =
+      hasBaseline && r.config !== 'A' && r.pairedOverheadPct !== null && r.pairedOverheadRange !== null
+        ? `${r.pairedOverheadPct >= 0 ? '+' : ''}${r.pairedOverheadPct.toFixed(2)} % (${r.pairedOverheadRange[0].toFixed(1)}..${r.pairedOverheadRange[1].toFixed(1)})`
+        : '-';
+    lines.push(
+      `${r.config.padEnd(4)} ${f1(r.tps.median).padStart(9)} ${f1(r.tps.min).padStart(8)} ${f1(r.tps.max).padStart(8)}` +
+        `  ${`${f1(r.tps.q1)}..${f1(r.tps.q3)}`.padEnd(13)} ${ov.padStart(8)}  ${pr.padEnd(22)} ` +
+        `${r.tracerCpuPct === null ? '-'.padStart(8) : `${f1(r.tracerCpuPct)} %`.padStart(8)}` +
+        `  ${r.eventsPerSec === null ? '-'.padStart(8) : `${(r.eventsPerSec / 1000).toFixed(0)} k`.padStart(8)}` +
+        `  ${r.lost === null ? '-'.padStart(4) : String(r.lost).padStart(4)}  ${f1(r.otherCpuPct).padStart(6)} %`,
+    );
+  }
+  for (const r of rows) lines.push(`  ${r.config}: ${r.description}`);
+  return lines.join('\n');
+}
+
+// -------------------------------------------------------------------------------------------------------------------
+
+async function cleanupAll(): Promise<void> {
+  while (cleanups.length > 0) {
+    const c = cleanups.pop();
+    try {
+      await c?.();
+    } catch (e) {
+      console.error(`bench:overhead: cleanup step failed: ${(e as Error).message}`);
+    }
+  }
+  if (db !== undefined) {
+    const d = db;
+    db = undefined;
+    await d.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  if (process.getuid?.() !== 0)
+    throw new BenchError('the overhead experiment needs root (tracefs, apt-get): run it with sudo');
+  const log = (s: string) => console.error(`bench:overhead: ${s}`);
+  const needed: [string, string][] = [
+    ['mariadbd', 'mariadb-server'],
+    ['mariadb-install-db', 'mariadb-server'],
+    ['sysbench', 'sysbench'],
+  ];
+  if (o.configs.includes('E')) needed.push(['bpftrace', 'bpftrace']);
+  ensurePackages(needed, log);
+  if (!existsSync(CLI) || !existsSync(join(ROOT, 'dist/cli/main.js'))) {
+    throw new BenchError('dist/ is missing: run `npm run build` (npm run bench:overhead does it)');
+  }
+  mountTracefs(paths.tracefs);
+  const has = kernelHas(paths);
+  const analyses = ['syscall', 'wakeup', 'offcpu']
+    .map((n) => findAnalysis(n))
+    .filter((a): a is Analysis => a !== undefined);
+  const events = liveEvents(analyses, has);
+  if (o.cpuProf !== undefined) mkdirSync(o.cpuProf, { recursive: true });
+
+  const totalS = o.rounds * o.configs.length * (o.duration + 3) + o.warmup;
+  log(
+    `${o.rounds} rounds x ${o.configs.join('')} x ${o.duration} s, sysbench oltp_read_write ${o.tables} x ${o.tableSize} rows, ` +
+      `${o.threads} threads; about ${Math.ceil(totalS / 60)} min after setup`,
+  );
+  log(`floor (B) events: ${events.join(' ')}`);
+  db = await Mariadb.start({ bufferPoolMb: 1024 });
+  log(`MariaDB started in ${db.dir} (socket only)`);
+  await sysbench(o, db, [`--threads=${Math.min(o.tables, cpus().length * 2)}`, 'prepare']);
+  log('tables prepared');
+  if (o.warmup > 0) {
+    await sysbench(o, db, [`--threads=${o.threads}`, `--time=${o.warmup}`, '--report-interval=0', 'run']);
+    log(`warm-up (${o.warmup} s) done`);
+  }
+  const results: RunResult[] = [];
+  const started = new Date();
+  for (let round = 1; round <= o.rounds; round++) {
+    for (const c of o.configs) {
+      const r = await runOne(c, round, o, db, events, db.dir);
+      await finishTracerInfo(r, db.dir);
+      results.push(r);
+      log(
+        `round ${round} ${c}: ${r.tps.toFixed(1)} tps` +
+          (r.tracerCpuPct !== null ? `, tracer CPU ${r.tracerCpuPct.toFixed(1)} %` : '') +
+          (r.eventsPerSec !== null ? `, ${(r.eventsPerSec / 1000).toFixed(0)} k events/s` : '') +
+          (r.lost !== null ? `, lost ${r.lost}` : '') +
+          `, other CPU ${r.otherCpuPct.toFixed(1)} %`,
+      );
+    }
+  }
+  const summary = summarize(results, o.configs);
+  const table = formatTable(summary, o.configs.includes('A'));
+  console.log(
+    `\nsysbench oltp_read_write, ${o.rounds} interleaved rounds of ${o.duration} s (medians; overhead vs A)\n`,
+  );
+  console.log(table);
+  const sbVersion = spawnSync('sysbench', ['--version'], { encoding: 'utf8' }).stdout ?? '';
+  const record = {
+    date: started.toISOString(),
+    host: hostname(),
+    kernel: release(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    node: process.version,
+    sysbench: sbVersion.trim(),
+    options: { ...o, cpuProf: o.cpuProf ?? null },
+    floorEvents: events,
+    summary,
+    runs: results,
+  };
+  mkdirSync(dirname(o.out), { recursive: true });
+  writeFileSync(o.out, `${JSON.stringify(record, null, 2)}\n`);
+  console.log(`\nresults: ${o.out}`);
+}
+
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`bench:overhead: ${sig}, cleaning up`);
+    void cleanupAll().finally(() => process.exit(130));
+  });
+}
+process.on('exit', () => {
+  // Last resort when an async cleanup could not run: nothing left started.
+  db?.killSync();
+});
+
+try {
+  await main();
+} catch (e) {
+  console.error(
+    `bench:overhead: ${e instanceof BenchError || (e as Error).name === 'SetupError' ? (e as Error).message : (e as Error).stack}`,
+  );
+  process.exitCode = 1;
+} finally {
+  await cleanupAll();
+}
