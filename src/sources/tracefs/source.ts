@@ -222,7 +222,6 @@ export class LiveSource implements TraceSource {
         origin: this.originNs,
         maxPagesPerCpu: maxPages,
       });
-      const buf = new Uint8Array(pageSize);
       const drained = new Uint8Array(cpus);
       const baseline = Array.from({ length: cpus }, (_, c) => inst.cpuStats(c));
       inst.start();
@@ -238,7 +237,9 @@ export class LiveSource implements TraceSource {
           drained[c] = 0;
           let pages = 0;
           for (;;) {
-            if (merger.freePages(c) === 0) {
+            // Read the sub-buffer straight into the merger's next free slot: no copy.
+            const at = merger.slotFor(c);
+            if (at < 0) {
               this.poolFull++;
               more = true;
               break;
@@ -246,7 +247,7 @@ export class LiveSource implements TraceSource {
             let n: number;
             try {
               this.reads++;
-              n = readSync(fds[c], buf, 0, pageSize, null);
+              n = readSync(fds[c], merger.poolOf(c), at, pageSize, null);
             } catch (e) {
               const code = (e as NodeJS.ErrnoException).code;
               if (code === 'EAGAIN' || code === 'EWOULDBLOCK') drained[c] = 1;
@@ -257,7 +258,7 @@ export class LiveSource implements TraceSource {
               drained[c] = 1;
               break;
             }
-            merger.addPage(c, buf, 0, n);
+            merger.addPageInPlace(c, n);
             pages++;
           }
           // A quarter of the ring buffer filled in one interval: come back sooner, before it overruns.
