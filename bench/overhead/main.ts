@@ -13,7 +13,7 @@
  * one's median transactions/s, its spread, its overhead versus A, the tracer's own CPU, the events seen and lost.
  *
  *   npm run bench:overhead -- [--rounds 5] [--duration 30] [--warmup 20] [--configs ABCDEF] [--threads N]
- *                             [--tables 4] [--table-size 100000] [--out FILE] [--cpu-prof DIR]
+ *                             [--tables 4] [--table-size 100000] [--out FILE] [--cpu-prof DIR] [--cli PATH]
  *
  * Needs root (tracefs, apt-get). Installs mariadb-server, sysbench and bpftrace when missing; everything it starts
  * (MariaDB, tracers, tracefs instances) is stopped and removed on every exit path, Ctrl-C included.
@@ -69,6 +69,8 @@ interface Options {
   tableSize: number;
   out: string;
   cpuProf: string | undefined;
+  /** The latency-tracker entry point to measure (default: this checkout's bin/latency-tracker.js). */
+  cli: string;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -82,6 +84,7 @@ function parseArgs(argv: string[]): Options {
     tableSize: 100_000,
     out: '',
     cpuProf: undefined,
+    cli: CLI,
   };
   const int = (name: string, v: string | undefined, min: number): number => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < min) {
@@ -124,11 +127,15 @@ function parseArgs(argv: string[]): Options {
         if (v === undefined) throw new BenchError('--cpu-prof needs a directory');
         o.cpuProf = resolve(v);
         break;
+      case '--cli':
+        if (v === undefined || !existsSync(v)) throw new BenchError(`--cli: '${v ?? ''}' does not exist`);
+        o.cli = resolve(v);
+        break;
       case '-h':
       case '--help':
         console.log(
           'usage: npm run bench:overhead -- [--rounds N] [--duration S] [--warmup S] [--configs ABCDEF]\n' +
-            '         [--threads N] [--tables N] [--table-size N] [--out FILE] [--cpu-prof DIR]',
+            '         [--threads N] [--tables N] [--table-size N] [--out FILE] [--cpu-prof DIR] [--cli PATH]',
         );
         process.exit(0);
         break;
@@ -259,7 +266,7 @@ async function startProcess(
 async function startLatencyTracker(analyses: string[], stacks: boolean, outFile: string, o: Options, tag: string) {
   const node =
     o.cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.cpuProf, '--cpu-prof-name', `${tag}.cpuprofile`];
-  const args = [...node, CLI, 'live', ...analyses, ...(stacks ? ['--stacks'] : [])];
+  const args = [...node, o.cli, 'live', ...analyses, ...(stacks ? ['--stacks'] : [])];
   const t = await startProcess(process.execPath, args, outFile, (s) => s.includes('Hit Ctrl-C'), 'latency-tracker');
   return { ...t, instance: instanceDir(`latency-tracker-${t.pid}`) };
 }
