@@ -14,6 +14,7 @@
  *
  *   npm run bench:overhead -- [--rounds 5] [--duration 30] [--warmup 20] [--configs ABCDEF] [--threads N]
  *                             [--tables 4] [--table-size 100000] [--out FILE] [--cpu-prof DIR] [--cli PATH]
+ *                             [--max-other-cpu 15] [--retries 0]
  *
  * Needs root (tracefs, apt-get). Installs mariadb-server, sysbench and bpftrace when missing; everything it starts
  * (MariaDB, tracers, tracefs instances) is stopped and removed on every exit path, Ctrl-C included.
@@ -29,6 +30,7 @@ import { liveEvents } from '../../src/cli/commands.ts';
 import { kernelHas } from '../../src/cli/list.ts';
 import { resolvePaths } from '../../src/paths.ts';
 import { mountTracefs } from '../../src/sources/tracefs/mount.ts';
+import { DEFAULT_BUFFER_KB } from '../../src/sources/tracefs/source.ts';
 import { Mariadb } from './mariadb.ts';
 import { overheadPct, type Spread, spread } from './stats.ts';
 import {
@@ -71,6 +73,10 @@ interface Options {
   cpuProf: string | undefined;
   /** The latency-tracker entry point to measure (default: this checkout's bin/latency-tracker.js). */
   cli: string;
+  /** A run during which other processes used more than this (% of one core) is repeated... */
+  maxOtherCpu: number;
+  /** ...at most this many times. */
+  retries: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -85,6 +91,8 @@ function parseArgs(argv: string[]): Options {
     out: '',
     cpuProf: undefined,
     cli: CLI,
+    maxOtherCpu: 15,
+    retries: 0,
   };
   const int = (name: string, v: string | undefined, min: number): number => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < min) {
@@ -127,6 +135,12 @@ function parseArgs(argv: string[]): Options {
         if (v === undefined) throw new BenchError('--cpu-prof needs a directory');
         o.cpuProf = resolve(v);
         break;
+      case '--max-other-cpu':
+        o.maxOtherCpu = int(a, v, 0);
+        break;
+      case '--retries':
+        o.retries = int(a, v, 0);
+        break;
       case '--cli':
         if (v === undefined || !existsSync(v)) throw new BenchError(`--cli: '${v ?? ''}' does not exist`);
         o.cli = resolve(v);
@@ -135,7 +149,8 @@ function parseArgs(argv: string[]): Options {
       case '--help':
         console.log(
           'usage: npm run bench:overhead -- [--rounds N] [--duration S] [--warmup S] [--configs ABCDEF]\n' +
-            '         [--threads N] [--tables N] [--table-size N] [--out FILE] [--cpu-prof DIR] [--cli PATH]',
+            '         [--threads N] [--tables N] [--table-size N] [--out FILE] [--cpu-prof DIR] [--cli PATH]\n' +
+            '         [--max-other-cpu PCT] [--retries N]',
         );
         process.exit(0);
         break;
@@ -191,7 +206,7 @@ function startFloor(events: string[]): Tracer {
     w('tracing_on', '0');
     w('trace_clock', 'mono');
     if (existsSync(join(dir, 'buffer_subbuf_size_kb'))) w('buffer_subbuf_size_kb', '16');
-    w('buffer_size_kb', '8192');
+    w('buffer_size_kb', String(DEFAULT_BUFFER_KB)); // as latency-tracker's own instance
     // Overwrite (the default): once full, the writer pushes the oldest sub-buffer out and keeps recording every
     // event through the same reserve/write/commit path as with a reader. Without overwrite a full buffer would
     // reject events early and cheaply, understating the floor.
@@ -282,8 +297,19 @@ interface RunResult {
   config: ConfigName;
   round: number;
   tps: number;
+  transactions: number;
   qps: number;
   p95ms: number;
+  /**
+   * CPU of the work itself per transaction, ms: MariaDB + sysbench (which also pay the kernel's tracing cost: the
+   * tracepoints and BPF programs run in their context) + the tracer process. Unlike throughput, barely moved by
+   * other processes on the machine.
+   */
+  cpuPerTxMs: number;
+  /** CPU seconds over the run: MariaDB, sysbench, tracer process (null when none). */
+  dbCpuS: number;
+  sysbenchCpuS: number;
+  tracerCpuS: number | null;
   /** Tracer process CPU over the sysbench run, % of one core. */
   tracerCpuPct: number | null;
   /** Events the kernel recorded (floor) or the reader consumed (latency-tracker), per second. */
@@ -326,12 +352,17 @@ async function sysbench(o: Options, db: Mariadb, phase: string[], log = false): 
   return out;
 }
 
-function parseSysbench(out: string): { tps: number; qps: number; p95ms: number } {
-  const tps = /transactions:\s+\d+\s+\(([\d.]+) per sec/.exec(out);
+function parseSysbench(out: string): { tps: number; transactions: number; qps: number; p95ms: number } {
+  const tps = /transactions:\s+(\d+)\s+\(([\d.]+) per sec/.exec(out);
   const qps = /queries:\s+\d+\s+\(([\d.]+) per sec/.exec(out);
   const p95 = /95th percentile:\s+([\d.]+)/.exec(out);
   if (tps === null) throw new BenchError(`cannot read transactions/s from sysbench output: ${out.slice(-300)}`);
-  return { tps: Number(tps[1]), qps: Number(qps?.[1] ?? Number.NaN), p95ms: Number(p95?.[1] ?? Number.NaN) };
+  return {
+    tps: Number(tps[2]),
+    transactions: Number(tps[1]),
+    qps: Number(qps?.[1] ?? Number.NaN),
+    p95ms: Number(p95?.[1] ?? Number.NaN),
+  };
 }
 
 async function runOne(c: ConfigName, round: number, o: Options, db: Mariadb, events: string[], tmp: string) {
@@ -394,10 +425,17 @@ async function measureOne(
       (cpu1.kids - cpu0.kids) +
       (cpu1.self - cpu0.self) +
       (Number.isFinite(tracerCpu) ? tracerCpu : 0);
+    const dbCpu = cpu1.db - cpu0.db;
+    const sbCpu = cpu1.kids - cpu0.kids;
+    const work = dbCpu + sbCpu + (Number.isFinite(tracerCpu) ? tracerCpu : 0);
     const r: RunResult = {
       config: c,
       round,
       ...sb,
+      cpuPerTxMs: (work / sb.transactions) * 1000,
+      dbCpuS: dbCpu,
+      sysbenchCpuS: sbCpu,
+      tracerCpuS: Number.isFinite(tracerCpu) ? tracerCpu : null,
       tracerCpuPct: Number.isFinite(tracerCpu) ? (tracerCpu / wall) * 100 : null,
       eventsPerSec: null,
       lost: null,
@@ -446,12 +484,16 @@ interface ConfigSummary {
   eventsPerSec: number | null;
   lost: number | null;
   otherCpuPct: number;
+  cpuPerTx: Spread;
+  /** CPU cost per transaction versus A's (medians), percent: the overhead as CPU, robust to a noisy machine. */
+  cpuOverheadPct: number;
 }
 
 function summarize(results: RunResult[], configs: ConfigName[]): ConfigSummary[] {
   const of = (c: ConfigName) => results.filter((r) => r.config === c);
   const base = of('A');
   const baseMedian = spread(base.map((r) => r.tps)).median;
+  const baseCpu = spread(base.map((r) => r.cpuPerTxMs)).median;
   const med = (xs: (number | null)[]) => {
     const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
     return v.length === 0 ? null : spread(v).median;
@@ -476,29 +518,43 @@ function summarize(results: RunResult[], configs: ConfigName[]): ConfigSummary[]
       eventsPerSec: med(rs.map((r) => r.eventsPerSec)),
       lost: lost.length === 0 ? null : lost.reduce((a, b) => a + b, 0),
       otherCpuPct: med(rs.map((r) => r.otherCpuPct)) ?? 0,
+      cpuPerTx: spread(rs.map((r) => r.cpuPerTxMs)),
+      cpuOverheadPct: (spread(rs.map((r) => r.cpuPerTxMs)).median / baseCpu - 1) * 100,
     };
   });
 }
 
 function formatTable(rows: ConfigSummary[], hasBaseline: boolean): string {
-  const f1 = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
+  const f = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
+  const pct = (x: number | null) => (x === null || !Number.isFinite(x) ? '-' : `${x >= 0 ? '+' : ''}${x.toFixed(2)} %`);
   const lines = [
-    'cfg  tps median   min      max      IQR          overhead  paired (min..max)      tracer CPU  events/s  lost  other CPU',
+    'throughput (transactions/s)',
+    'cfg   median   min..max          IQR               overhead   paired overhead (min..max)',
   ];
   for (const r of rows) {
-    const ov = hasBaseline && r.config !== 'A' ? `${r.overheadPct >= 0 ? '+' : ''}${r.overheadPct.toFixed(2)} %` : '-';
-    const pr =
-      hasBaseline && r.config !== 'A' && r.pairedOverheadPct !== null && r.pairedOverheadRange !== null
-        ? `${r.pairedOverheadPct >= 0 ? '+' : ''}${r.pairedOverheadPct.toFixed(2)} % (${r.pairedOverheadRange[0].toFixed(1)}..${r.pairedOverheadRange[1].toFixed(1)})`
-        : '-';
+    const base = hasBaseline && r.config !== 'A';
+    const range = r.pairedOverheadRange;
     lines.push(
-      `${r.config.padEnd(4)} ${f1(r.tps.median).padStart(9)} ${f1(r.tps.min).padStart(8)} ${f1(r.tps.max).padStart(8)}` +
-        `  ${`${f1(r.tps.q1)}..${f1(r.tps.q3)}`.padEnd(13)} ${ov.padStart(8)}  ${pr.padEnd(22)} ` +
-        `${r.tracerCpuPct === null ? '-'.padStart(8) : `${f1(r.tracerCpuPct)} %`.padStart(8)}` +
-        `  ${r.eventsPerSec === null ? '-'.padStart(8) : `${(r.eventsPerSec / 1000).toFixed(0)} k`.padStart(8)}` +
-        `  ${r.lost === null ? '-'.padStart(4) : String(r.lost).padStart(4)}  ${f1(r.otherCpuPct).padStart(6)} %`,
+      `${r.config.padEnd(3)} ${f(r.tps.median).padStart(8)}   ${`${f(r.tps.min)}..${f(r.tps.max)}`.padEnd(16)}  ` +
+        `${`${f(r.tps.q1)}..${f(r.tps.q3)}`.padEnd(16)} ${(base ? pct(r.overheadPct) : '-').padStart(9)}   ` +
+        `${base && range !== null ? `${pct(r.pairedOverheadPct)} (${f(range[0])}..${f(range[1])})` : '-'}`,
     );
   }
+  lines.push(
+    '',
+    'CPU per transaction (MariaDB + sysbench + tracer process), tracer, events',
+    'cfg   ms/tx median (IQR)      CPU overhead   tracer CPU   events/s    lost   other CPU',
+  );
+  for (const r of rows) {
+    const base = hasBaseline && r.config !== 'A';
+    lines.push(
+      `${r.config.padEnd(3)} ${`${f(r.cpuPerTx.median, 3)} (${f(r.cpuPerTx.q1, 3)}..${f(r.cpuPerTx.q3, 3)})`.padEnd(24)} ` +
+        `${(base ? pct(r.cpuOverheadPct) : '-').padStart(10)}   ${(r.tracerCpuPct === null ? '-' : `${f(r.tracerCpuPct)} %`).padStart(10)}` +
+        `   ${(r.eventsPerSec === null ? '-' : `${f(r.eventsPerSec / 1000, 0)} k`).padStart(8)}` +
+        `   ${(r.lost === null ? '-' : String(r.lost)).padStart(5)}   ${`${f(r.otherCpuPct)} %`.padStart(8)}`,
+    );
+  }
+  lines.push('(tracer CPU and other CPU in % of one core; lost = events the kernel dropped or overwrote)');
   for (const r of rows) lines.push(`  ${r.config}: ${r.description}`);
   return lines.join('\n');
 }
@@ -559,10 +615,19 @@ async function main(): Promise<void> {
     log(`warm-up (${o.warmup} s) done`);
   }
   const results: RunResult[] = [];
+  const discarded: RunResult[] = [];
   const started = new Date();
   for (let round = 1; round <= o.rounds; round++) {
     for (const c of o.configs) {
-      const r = await runOne(c, round, o, db, events, db.dir);
+      let r = await runOne(c, round, o, db, events, db.dir);
+      // This machine is shared: a run during which other processes took a lot of CPU is repeated (up to
+      // --retries times); the noisy attempts are kept in the JSON file, marked `discarded`.
+      for (let k = 0; k < o.retries && r.otherCpuPct > o.maxOtherCpu; k++) {
+        log(`round ${round} ${c}: other processes used ${r.otherCpuPct.toFixed(1)} % of a core, running it again`);
+        discarded.push(r);
+        await sleep(5000);
+        r = await runOne(c, round, o, db, events, db.dir);
+      }
       await finishTracerInfo(r, db.dir);
       results.push(r);
       log(
@@ -593,6 +658,7 @@ async function main(): Promise<void> {
     floorEvents: events,
     summary,
     runs: results,
+    discarded,
   };
   mkdirSync(dirname(o.out), { recursive: true });
   writeFileSync(o.out, `${JSON.stringify(record, null, 2)}\n`);
