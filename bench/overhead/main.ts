@@ -14,7 +14,10 @@
  *
  *   npm run bench:overhead -- [--rounds 5] [--duration 30] [--warmup 20] [--configs ABCDEF] [--threads N]
  *                             [--tables 4] [--table-size 100000] [--out FILE] [--cpu-prof DIR] [--cli PATH]
- *                             [--max-other-cpu 15] [--retries 0]
+ *                             [--max-other-cpu 15] [--retries 0] [--cli-alt PATH]
+ *
+ * Diagnostic configurations, run only when named in --configs: G = B plus a `set_event_notrace_pid` list (what
+ * latency-tracker's self-exclusion adds in the kernel); H = C with the build given by --cli-alt (before/after).
  *
  * Needs root (tracefs, apt-get). Installs mariadb-server, sysbench and bpftrace when missing; everything it starts
  * (MariaDB, tracers, tracefs instances) is stopped and removed on every exit path, Ctrl-C included.
@@ -51,7 +54,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BT_SCRIPT = join(ROOT, 'bench/overhead/latency.bt');
 const CLI = join(ROOT, 'bin/latency-tracker.js');
 
-type ConfigName = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
+type ConfigName = 'A' | 'B' | 'C' | 'D' | 'E' | 'F' | 'G' | 'H';
 const CONFIGS: Record<ConfigName, string> = {
   A: 'baseline (nothing traced)',
   B: 'kernel floor (same events, no reader)',
@@ -59,6 +62,8 @@ const CONFIGS: Record<ConfigName, string> = {
   D: 'C + --stacks',
   E: 'bpftrace, same matching in the kernel',
   F: 'latency-tracker live wakeup offcpu',
+  G: 'B + set_event_notrace_pid (diagnostic)',
+  H: 'C with the --cli-alt build (before/after)',
 };
 
 interface Options {
@@ -73,6 +78,8 @@ interface Options {
   cpuProf: string | undefined;
   /** The latency-tracker entry point to measure (default: this checkout's bin/latency-tracker.js). */
   cli: string;
+  /** Another build for configuration H (e.g. an older commit's bin/latency-tracker.js). */
+  cliAlt: string | undefined;
   /** A run during which other processes used more than this (% of one core) is repeated... */
   maxOtherCpu: number;
   /** ...at most this many times. */
@@ -91,6 +98,7 @@ function parseArgs(argv: string[]): Options {
     out: '',
     cpuProf: undefined,
     cli: CLI,
+    cliAlt: undefined,
     maxOtherCpu: 15,
     retries: 0,
   };
@@ -123,7 +131,7 @@ function parseArgs(argv: string[]): Options {
         o.tableSize = int(a, v, 100);
         break;
       case '--configs': {
-        if (v === undefined || !/^[A-F]+$/.test(v)) throw new BenchError(`--configs: '${v ?? ''}' is not letters A-F`);
+        if (v === undefined || !/^[A-H]+$/.test(v)) throw new BenchError(`--configs: '${v ?? ''}' is not letters A-H`);
         o.configs = [...new Set(v.split(''))] as ConfigName[];
         break;
       }
@@ -134,6 +142,10 @@ function parseArgs(argv: string[]): Options {
       case '--cpu-prof':
         if (v === undefined) throw new BenchError('--cpu-prof needs a directory');
         o.cpuProf = resolve(v);
+        break;
+      case '--cli-alt':
+        if (v === undefined || !existsSync(v)) throw new BenchError(`--cli-alt: '${v ?? ''}' does not exist`);
+        o.cliAlt = resolve(v);
         break;
       case '--max-other-cpu':
         o.maxOtherCpu = int(a, v, 0);
@@ -150,7 +162,7 @@ function parseArgs(argv: string[]): Options {
         console.log(
           'usage: npm run bench:overhead -- [--rounds N] [--duration S] [--warmup S] [--configs ABCDEF]\n' +
             '         [--threads N] [--tables N] [--table-size N] [--out FILE] [--cpu-prof DIR] [--cli PATH]\n' +
-            '         [--max-other-cpu PCT] [--retries N]',
+            '         [--max-other-cpu PCT] [--retries N] [--cli-alt PATH]',
         );
         process.exit(0);
         break;
@@ -192,7 +204,11 @@ function instanceDir(name: string): string {
 }
 
 /** B: the same events in a private instance, tracing on, nobody reading (overwrite mode, see docs/overhead.md). */
-function startFloor(events: string[]): Tracer {
+/**
+ * B, and with `notrace` G: B plus a `set_event_notrace_pid` list (this script's pid) as latency-tracker sets for its
+ * own threads, to measure what the scheduler probes behind that option cost.
+ */
+function startFloor(events: string[], notrace = false): Tracer {
   const name = `lt-overhead-floor-${process.pid}`;
   const dir = instanceDir(name);
   removeInstance(dir);
@@ -215,6 +231,7 @@ function startFloor(events: string[]): Tracer {
       const [sys, ev] = e.split(':');
       w(join('events', sys, ev, 'enable'), '1');
     }
+    if (notrace) w('set_event_notrace_pid', String(process.pid));
     w('tracing_on', '1');
   } catch (e) {
     undo();
@@ -278,10 +295,17 @@ async function startProcess(
   };
 }
 
-async function startLatencyTracker(analyses: string[], stacks: boolean, outFile: string, o: Options, tag: string) {
+async function startLatencyTracker(
+  analyses: string[],
+  stacks: boolean,
+  outFile: string,
+  o: Options,
+  tag: string,
+  cli = o.cli,
+) {
   const node =
     o.cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.cpuProf, '--cpu-prof-name', `${tag}.cpuprofile`];
-  const args = [...node, o.cli, 'live', ...analyses, ...(stacks ? ['--stacks'] : [])];
+  const args = [...node, cli, 'live', ...analyses, ...(stacks ? ['--stacks'] : [])];
   const t = await startProcess(process.execPath, args, outFile, (s) => s.includes('Hit Ctrl-C'), 'latency-tracker');
   return { ...t, instance: instanceDir(`latency-tracker-${t.pid}`) };
 }
@@ -387,7 +411,11 @@ async function measureOne(
   let tracer: Tracer | undefined;
   const outFile = join(tmp, `${c}-${round}.out`);
   if (c === 'B') tracer = startFloor(events);
-  else if (c === 'C')
+  else if (c === 'G') tracer = startFloor(events, true);
+  else if (c === 'H') {
+    if (o.cliAlt === undefined) throw new BenchError('configuration H needs --cli-alt PATH');
+    tracer = await startLatencyTracker(['syscall', 'wakeup', 'offcpu'], false, outFile, o, `H-${round}`, o.cliAlt);
+  } else if (c === 'C')
     tracer = await startLatencyTracker(['syscall', 'wakeup', 'offcpu'], false, outFile, o, `C-${round}`);
   else if (c === 'D')
     tracer = await startLatencyTracker(['syscall', 'wakeup', 'offcpu'], true, outFile, o, `D-${round}`);
@@ -447,8 +475,10 @@ async function measureOne(
     if (ring0 !== undefined && ring1 !== undefined) {
       const d = (k: keyof RingCounters) => ring1[k] - ring0[k];
       // Floor: events recorded = what is in the buffer plus what was overwritten. Reader: events consumed.
-      r.eventsPerSec = c === 'B' ? (d('entries') + d('overrun')) / wall : (d('read') + d('entries')) / wall;
-      r.lost = c === 'B' ? d('dropped') + d('commitOverrun') : d('overrun') + d('dropped') + d('commitOverrun');
+      r.eventsPerSec =
+        c === 'B' || c === 'G' ? (d('entries') + d('overrun')) / wall : (d('read') + d('entries')) / wall;
+      r.lost =
+        c === 'B' || c === 'G' ? d('dropped') + d('commitOverrun') : d('overrun') + d('dropped') + d('commitOverrun');
     }
     return r;
   } finally {
