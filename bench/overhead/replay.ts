@@ -51,7 +51,7 @@ const cpus = data.length;
 const pages = data.map((b) => Math.floor(b.length / pageSize));
 const first = data.map((b) => (b.length >= 8 ? new DataView(b.buffer, b.byteOffset).getBigUint64(0, true) : 0n));
 const origin = first.filter((t) => t > 0n).reduce((a, b) => (b < a ? b : a));
-// About 100 ms of input per cycle, as the live reader does (15 000 pages/s on this capture's machine → scale).
+// About 100 ms of input per cycle, as the live reader does (~1 500 sub-buffers/s under the MariaDB load).
 const total = pages.reduce((a, b) => a + b, 0);
 const perCycle = pages.map((p) => Math.max(1, Math.round((p / total) * 150)));
 
