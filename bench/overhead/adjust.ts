@@ -41,6 +41,10 @@ for (const key of ['tps', 'cpuPerTxMs'] as const) {
       sxx += (r.otherCpuPct - x) ** 2;
     }
   }
+  if (sxx / runs.length < 25) {
+    console.log(`${key}: other CPU hardly varied (sd < 5 % of a core): nothing to adjust, use the medians`);
+    continue;
+  }
   const slope = sxy / sxx;
   const value = new Map(
     configs.map((c) => {
