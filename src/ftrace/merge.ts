@@ -4,7 +4,9 @@
  * trace.dat files and the live source.
  *
  * Memory is bounded and allocated up front: each CPU owns a pool of `maxPagesPerCpu` page slots (the caller's bytes
- * are copied in, so read buffers can be reused) and a struct-of-arrays record index for them. A full pool is
+ * are copied in, so read buffers can be reused — or a live reader reads straight into the next slot, `slotFor` +
+ * `addPageInPlace`) and a struct-of-arrays record index for them. Freed slots are reused most recent first, so a
+ * reader that keeps a few pages queued cycles through a few warm slots instead of the whole (cold) pool. A full pool is
  * reported (`POOL_FULL`), never grown. Drain delivers one reused `TraceRecord` per record (valid during the
  * callback only), in runs: after choosing the CPU with the smallest head it delivers from that CPU while its
  * records stay before every other CPU's head, so the per-record cost is a few typed-array reads and the call.
@@ -53,10 +55,14 @@ class CpuQueue {
   readonly slotStart: Int32Array;
   readonly slotEnd: Int32Array;
   readonly slotLost: Float64Array;
-  /** Ring of slots in use: head = oldest, count = how many. */
-  headSlot = 0;
+  /** Slots in use, oldest first: a ring of slot numbers (`ring[ringHead]` is the head slot), `used` of them. */
+  readonly ring: Int32Array;
+  ringHead = 0;
   used = 0;
-  /** Next entry to deliver (index in batch, inside headSlot). */
+  /** Free slot numbers, a stack: the most recently freed slot (still in cache) is taken first. */
+  readonly free: Int32Array;
+  freeTop: number;
+  /** Next entry to deliver (index in batch, inside the head slot). */
   next = 0;
   /** Time of the last queued entry (-Infinity when nothing was ever queued). */
   lastTs = Number.NEGATIVE_INFINITY;
@@ -71,6 +77,15 @@ class CpuQueue {
     this.slotStart = new Int32Array(slots);
     this.slotEnd = new Int32Array(slots);
     this.slotLost = new Float64Array(slots);
+    this.ring = new Int32Array(slots);
+    this.free = new Int32Array(slots);
+    for (let i = 0; i < slots; i++) this.free[i] = slots - 1 - i;
+    this.freeTop = slots;
+  }
+
+  /** The oldest slot in use (valid when `used > 0`). */
+  get head(): number {
+    return this.ring[this.ringHead];
   }
 }
 
@@ -146,10 +161,9 @@ export class CpuMerger {
     const q = this.queues[cpu];
     if (q === undefined || q.used === 0) return 0;
     let n = 0;
-    let s = q.headSlot;
     for (let i = 0; i < q.used; i++) {
+      const s = q.ring[(q.ringHead + i) % q.slots];
       n += q.slotEnd[s] - (i === 0 ? q.next : q.slotStart[s]);
-      s = s + 1 === q.slots ? 0 : s + 1;
     }
     return n;
   }
@@ -178,15 +192,42 @@ export class CpuMerger {
    * is also counted in `stats.errors`.
    */
   addPage(cpu: number, bytes: Uint8Array, offset = 0, length = this.layout.pageSize): PageStatusCode {
+    const at = this.slotFor(cpu);
+    if (at < 0) return at === -1 ? PageStatus.POOL_FULL : this.count(PageStatus.BAD_CPU, 1);
+    let n = Math.min(length, this.layout.pageSize);
+    if (offset + n > bytes.length) n = Math.max(0, bytes.length - offset);
+    (this.queues[cpu] as CpuQueue).pool.set(bytes.subarray(offset, offset + n), at);
+    return this.addPageInPlace(cpu, n);
+  }
+
+  /** The page pool of `cpu` (what `slotFor` offsets point into). */
+  poolOf(cpu: number): Uint8Array {
+    return this.queue(cpu).pool;
+  }
+
+  /**
+   * Byte offset in `poolOf(cpu)` where `cpu`'s next page goes, so that a reader can read the sub-buffer straight into
+   * the pool (no copy) and then call `addPageInPlace`. -1 when the pool is full, -2 for a bad CPU.
+   */
+  slotFor(cpu: number): number {
+    if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < this.cpus)) return -2;
+    const q = this.queue(cpu);
+    if (q.freeTop === 0) return -1;
+    return q.free[q.freeTop - 1] * this.layout.pageSize;
+  }
+
+  /**
+   * Indexes the page of `length` bytes the caller put at `slotFor(cpu)` (see `addPage` for the statuses). Call
+   * `slotFor` first: it is what makes the slot the next one.
+   */
+  addPageInPlace(cpu: number, length: number): PageStatusCode {
     if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < this.cpus)) return this.count(PageStatus.BAD_CPU, 1);
     const q = this.queue(cpu);
-    if (q.used === q.slots) return PageStatus.POOL_FULL;
+    if (q.freeTop === 0) return PageStatus.POOL_FULL;
     const pageSize = this.layout.pageSize;
-    let n = Math.min(length, pageSize);
-    if (offset + n > bytes.length) n = Math.max(0, bytes.length - offset);
-    const slot = (q.headSlot + q.used) % q.slots;
+    const n = Math.max(0, Math.min(length, pageSize));
+    const slot = q.free[q.freeTop - 1];
     const pageOff = slot * pageSize;
-    q.pool.set(bytes.subarray(offset, offset + n), pageOff);
     if (n < pageSize) q.pool.fill(0, pageOff + n, pageOff + pageSize);
     const base = slot * this.perSlot;
     const res = this.res;
@@ -209,6 +250,8 @@ export class CpuMerger {
       q.slotStart[slot] = start;
       q.slotEnd[slot] = end;
       if (q.used === 0) q.next = start;
+      q.freeTop--;
+      q.ring[(q.ringHead + q.used) % q.slots] = slot;
       q.used++;
       q.lastTs = q.batch.ts[end - 1];
       this.queuedRecords += end - start;
@@ -268,7 +311,8 @@ export class CpuMerger {
       r.bytes = q.pool;
       r.view = q.view;
       let i = q.next;
-      let slotEnd = q.slotEnd[q.headSlot];
+      let head = q.ring[q.ringHead];
+      let slotEnd = q.slotEnd[head];
       for (;;) {
         const t = tsA[i];
         if (t > runLimit || (t === runLimit && !inclusive)) break;
@@ -282,7 +326,7 @@ export class CpuMerger {
           sink.record(r);
           delivered++;
         } else {
-          const lost = q.slotLost[q.headSlot];
+          const lost = q.slotLost[head];
           this.stats.lossReports++;
           if (lost > 0) this.stats.lostPerCpu[cpu] += lost;
           sink.lost?.(cpu, lost, t);
@@ -290,12 +334,14 @@ export class CpuMerger {
         i++;
         this.queuedRecords--;
         if (i === slotEnd) {
-          // Page done: release its slot.
+          // Page done: release its slot (to the top of the free stack: the next page reuses it while warm).
+          q.free[q.freeTop++] = head;
           q.used--;
-          q.headSlot = q.headSlot + 1 === q.slots ? 0 : q.headSlot + 1;
+          q.ringHead = q.ringHead + 1 === q.slots ? 0 : q.ringHead + 1;
           if (q.used === 0) break;
-          i = q.slotStart[q.headSlot];
-          slotEnd = q.slotEnd[q.headSlot];
+          head = q.ring[q.ringHead];
+          i = q.slotStart[head];
+          slotEnd = q.slotEnd[head];
         }
       }
       q.next = i;

@@ -34,7 +34,7 @@ export interface LiveOptions {
   stackBits?: number;
   /** Sub-buffer size, KiB (default 16: a quarter of the reads of 4 KiB pages). */
   subbufKb?: number;
-  /** Ring buffer per CPU, KiB (default 8192). */
+  /** Ring buffer per CPU, KiB (default `DEFAULT_BUFFER_KB`, 32 MiB). */
   bufferKb?: number;
   /** Read cycle period, ms (default 100). */
   intervalMs?: number;
@@ -46,8 +46,14 @@ export interface LiveOptions {
   instanceName?: string;
 }
 
-/** Ring buffer per CPU: about half a second of a burst of 500 k events/s on one CPU. */
-const DEFAULT_BUFFER_KB = 8192;
+/**
+ * Ring buffer per CPU: about two seconds of a burst of 700 k events/s on one CPU (~50 bytes an event). On a busy
+ * 2-CPU machine the reader competes with everything else for the CPU; 8 MiB lost events when it was kept off a CPU
+ * for half a second (`npm run bench:overhead`, MariaDB plus other work). Allocating it is quick (~15 ms).
+ */
+export const DEFAULT_BUFFER_KB = 32768;
+/** Merge pool per CPU: 8 MiB of sub-buffers. A bigger backlog is read in several steps (`poolFull`). */
+const POOL_BYTES = 8 << 20;
 /** Records with timestamps up to this far before the read cycle's start are released (see the module comment). */
 const SLACK_NS = 5_000_000;
 const CACHE_MAX = 8192;
@@ -229,7 +235,8 @@ export class LiveSource implements TraceSource {
     const pageSize = this.pageSize;
     const interval = this.opts.intervalMs ?? 100;
     const bufferBytes = (this.opts.bufferKb ?? DEFAULT_BUFFER_KB) * 1024;
-    const maxPages = this.opts.maxPagesPerCpu ?? Math.max(64, Math.ceil(bufferBytes / pageSize));
+    const maxPages = this.opts.maxPagesPerCpu ?? Math.max(64, Math.ceil(Math.min(bufferBytes, POOL_BYTES) / pageSize));
+    const poolBytes = maxPages * pageSize;
     const fds: number[] = [];
     const lostStats = new Array<number>(cpus).fill(0);
     const stats: SourceStats = { records: 0, lostPerCpu: new Array(cpus).fill(0), lossReports: 0, errors: {} };
@@ -247,7 +254,6 @@ export class LiveSource implements TraceSource {
         origin: this.originNs,
         maxPagesPerCpu: maxPages,
       });
-      const buf = new Uint8Array(pageSize);
       const drained = new Uint8Array(cpus);
       const baseline = Array.from({ length: cpus }, (_, c) => inst.cpuStats(c));
       inst.start();
@@ -263,7 +269,9 @@ export class LiveSource implements TraceSource {
           drained[c] = 0;
           let pages = 0;
           for (;;) {
-            if (merger.freePages(c) === 0) {
+            // Read the sub-buffer straight into the merger's next free slot: no copy.
+            const at = merger.slotFor(c);
+            if (at < 0) {
               this.poolFull++;
               more = true;
               break;
@@ -271,7 +279,7 @@ export class LiveSource implements TraceSource {
             let n: number;
             try {
               this.reads++;
-              n = readSync(fds[c], buf, 0, pageSize, null);
+              n = readSync(fds[c], merger.poolOf(c), at, pageSize, null);
             } catch (e) {
               const code = (e as NodeJS.ErrnoException).code;
               if (code === 'EAGAIN' || code === 'EWOULDBLOCK') drained[c] = 1;
@@ -282,11 +290,11 @@ export class LiveSource implements TraceSource {
               drained[c] = 1;
               break;
             }
-            merger.addPage(c, buf, 0, n);
+            merger.addPageInPlace(c, n);
             pages++;
           }
-          // A quarter of the ring buffer filled in one interval: come back sooner, before it overruns.
-          if (pages * pageSize * 4 > bufferBytes) soon = true;
+          // A quarter of the pool (or of the ring buffer) filled in one interval: come back sooner, before it overruns.
+          if (pages * pageSize * 4 > Math.min(poolBytes, bufferBytes)) soon = true;
         }
         // Watermark: a CPU read to EAGAIN has nothing left before `now - slack`; a CPU cut short by a full pool
         // is complete only up to its last queued record.
