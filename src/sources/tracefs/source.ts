@@ -19,7 +19,7 @@ import type { EventFormat } from '../../ftrace/types.ts';
 import type { Paths } from '../../paths.ts';
 import { SetupError } from '../errors.ts';
 import type { RecordSink, SourceStats, Symbolizer, TraceSource } from '../types.ts';
-import { TracefsInstance } from './instance.ts';
+import { TracefsInstance, tracefsCpus } from './instance.ts';
 
 export interface LiveOptions {
   paths: Paths;
@@ -52,11 +52,27 @@ export interface LiveOptions {
  * for half a second (`npm run bench:overhead`, MariaDB plus other work). Allocating it is quick (~15 ms).
  */
 export const DEFAULT_BUFFER_KB = 32768;
+/** Kernel memory the default buffers may take in all: many-CPU machines get smaller per-CPU buffers (at least 8 MiB). */
+const DEFAULT_TOTAL_KB = 512 * 1024;
+
+/** The default per-CPU ring buffer for a machine with `cpus` CPUs. */
+export function defaultBufferKb(cpus: number): number {
+  return Math.max(8192, Math.min(DEFAULT_BUFFER_KB, Math.floor(DEFAULT_TOTAL_KB / Math.max(1, cpus) / 1024) * 1024));
+}
 /** Merge pool per CPU: 8 MiB of sub-buffers. A bigger backlog is read in several steps (`poolFull`). */
 const POOL_BYTES = 8 << 20;
 /** Records with timestamps up to this far before the read cycle's start are released (see the module comment). */
 const SLACK_NS = 5_000_000;
 const CACHE_MAX = 8192;
+
+/** CPUs of the traced kernel, or 1 when tracefs is not mounted yet (the instance creation mounts it). */
+function tracefsCpusOrOne(paths: Paths): number {
+  try {
+    return tracefsCpus(paths);
+  } catch {
+    return 1;
+  }
+}
 
 function archName(): string {
   switch (process.arch) {
@@ -111,11 +127,13 @@ export class LiveSource implements TraceSource {
    * the stack trigger. Tracing starts with `run()`. Throws `SetupError` (one sentence, exit code 2).
    */
   static open(opts: LiveOptions): LiveSource {
+    const bufferKb = opts.bufferKb ?? defaultBufferKb(tracefsCpusOrOne(opts.paths));
+    opts = { ...opts, bufferKb };
     const inst = TracefsInstance.create({
       paths: opts.paths,
       name: opts.instanceName,
       subbufKb: opts.subbufKb ?? 16,
-      bufferKb: opts.bufferKb ?? DEFAULT_BUFFER_KB,
+      bufferKb,
     });
     try {
       const le = endianness() === 'LE';
