@@ -5,6 +5,7 @@
  */
 import type { TraceRecord } from '../ftrace/types.ts';
 import type { EventInOptions, LatencyEvent } from '../tracker/tracker.ts';
+import { splitPairKey } from './keys.ts';
 import type { Analysis, AnalysisContext, AnalysisRun, U64 } from './types.ts';
 
 const ISSUE = 'block:block_rq_issue';
@@ -42,24 +43,25 @@ export const block: Analysis = {
     const rwbs = ctx.str(COMPLETE, 'rwbs');
     const sec: U64 = { hi: 0, lo: 0 };
     let cur: TraceRecord | undefined;
-    let curDev = 0;
     const t = ctx.tracker<number>((e: LatencyEvent<number>) => {
       const d = e.data ?? 0;
       const tid = tidOf(d);
-      const sector = sec.hi < 0x200000 ? sec.hi * 4294967296 + sec.lo : (BigInt(sec.hi) << 32n) | BigInt(sec.lo);
+      // The request is the event's own key: a timeout fires before the record at hand is handled.
+      const [dev, sector] = splitPairKey(e.key);
+      const atEnd = e.reason === 'threshold' ? cur : undefined;
       ctx.report({
         analysis: 'block',
         reason: e.reason,
         start: e.start,
         end: e.end,
         latency: e.latency,
-        cpu: e.reason === 'threshold' && cur !== undefined ? cur.cpu : -1,
+        cpu: atEnd !== undefined ? atEnd.cpu : -1,
         tid: tid > 0 ? tid : -1,
         detail: {
-          dev: devName(curDev),
+          dev: devName(dev),
           sector,
           bytes: bytesOf(d),
-          rwbs: e.reason === 'threshold' && cur !== undefined ? rwbs(cur) : null,
+          rwbs: atEnd !== undefined ? rwbs(atEnd) : null,
         },
         stack: -1,
       });
@@ -81,10 +83,10 @@ export const block: Analysis = {
           COMPLETE,
           (r) => {
             secDone(r, sec);
-            curDev = devDone(r);
+            const dev = devDone(r);
             cur = r;
-            const lat = t.eventOutParts(curDev, sec.hi, sec.lo, r.ts);
-            if (lat >= 0) ctx.pair(lat, tidOf(t.lastData ?? 0), r.cpu, curDev);
+            const lat = t.eventOutParts(dev, sec.hi, sec.lo, r.ts);
+            if (lat >= 0) ctx.pair(lat, tidOf(t.lastData ?? 0), r.cpu, dev);
           },
         ],
       ],

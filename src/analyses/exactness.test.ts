@@ -63,3 +63,34 @@ describe('analyze on tracecmd-x86-vm/trace.dat equals the DESIGN §5 reference',
     });
   }
 });
+
+test('block timeouts name the request that timed out (its issue in trace-cmd text: same time, device and sector)', () => {
+  // A timeout fires while another record is at hand: its detail must come from the timed-out request itself.
+  const issues = new Set<string>();
+  const line = / block_rq_issue: +dev=(\d+) sector=(\d+) /;
+  const time = / (\d+)\.(\d{9}): block_rq_issue:/;
+  for (const l of reportText().split('\n')) {
+    const m = line.exec(l);
+    const t = time.exec(l);
+    if (!m || !t) continue;
+    const dev = Number(m[1]);
+    issues.add(`${BigInt(t[1]) * 1_000_000_000n + BigInt(t[2])} ${dev >>> 20},${dev & 0xfffff} ${m[2]}`);
+  }
+  const r = spawnSync(
+    process.execPath,
+    [BIN, 'analyze', `${DIR}trace.dat`, 'block', '--json', '-t', '1h'].concat(['--timeout', 'block=20us']),
+    { encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const timeouts = r.stdout
+    .trim()
+    .split('\n')
+    .map(parseLine)
+    .filter((l) => l.reason === 'timeout');
+  assert.ok(timeouts.length >= 5, `block requests still in flight after 20 µs time out (saw ${timeouts.length})`);
+  for (const o of timeouts) {
+    const d = o.detail as { dev: string; sector: number | bigint };
+    const k = `${o.start_ns} ${d.dev} ${d.sector}`;
+    assert.ok(issues.has(k), `timeout ${k} is an issued request`);
+  }
+});

@@ -4,11 +4,8 @@
  */
 import type { TraceRecord } from '../ftrace/types.ts';
 import type { EventInOptions, LatencyEvent } from '../tracker/tracker.ts';
+import { hex64Key } from './keys.ts';
 import type { Analysis, AnalysisContext, AnalysisRun, U64 } from './types.ts';
-
-function hex64(hi: number, lo: number): string {
-  return `0x${hi.toString(16).padStart(8, '0')}${lo.toString(16).padStart(8, '0')}`;
-}
 
 export function netAnalysis(name: string, description: string, begin: string, end: string): Analysis {
   return {
@@ -28,19 +25,19 @@ export function netAnalysis(name: string, description: string, begin: string, en
       const skb: U64 = { hi: 0, lo: 0 };
       let cur: TraceRecord | undefined;
       const t = ctx.tracker<number>((e: LatencyEvent<number>) => {
-        const atEnd = e.reason === 'threshold' && cur !== undefined;
+        const atEnd = e.reason === 'threshold' ? cur : undefined;
         ctx.report({
           analysis: name,
           reason: e.reason,
           start: e.start,
           end: e.end,
           latency: e.latency,
-          cpu: atEnd && cur !== undefined ? cur.cpu : -1,
+          cpu: atEnd !== undefined ? atEnd.cpu : -1,
           tid: -1,
           detail: {
-            dev: atEnd && cur !== undefined && devOut !== undefined ? devOut(cur) : null,
+            dev: atEnd !== undefined && devOut !== undefined ? devOut(atEnd) : null,
             len: e.data ?? null,
-            skbaddr: atEnd ? hex64(skb.hi, skb.lo) : `0x${BigInt(e.key as bigint | number).toString(16)}`,
+            skbaddr: hex64Key(e.key),
           },
           stack: -1,
         });
