@@ -23,7 +23,8 @@ test('x86_64 numbers (arch/x86/entry/syscalls/syscall_64.tbl) by entry-point nam
     ['rseq', 334],
     ['pidfd_send_signal', 424],
     ['clone3', 435],
-    ['uretprobe', 467],
+    ['uretprobe', 335],
+    ['open_tree_attr', 467],
   ];
   for (const [name, id] of expect) assert.equal(x86_64SyscallId(name), id, name);
   assert.equal(x86_64SyscallId('mmap2'), undefined);
