@@ -383,6 +383,22 @@ describe('getEvent/putEvent', () => {
     assert.equal(t.eventOut(1, 8), 3);
   });
 
+  test('unique replacement while referenced, with no free slot: full, counted once as full only', () => {
+    const t = createTracker<string>({ capacity: 1 });
+    t.eventIn(1, 0, { data: 'old' });
+    const h = t.getEvent(1);
+    const before = t.stats;
+    assert.equal(t.eventIn(1, 5, { data: 'new', unique: true }), 'full');
+    const after = t.stats;
+    assert.equal(after.full, before.full + 1);
+    assert.equal(after.replaced, before.replaced);
+    assert.equal(after.tracked, before.tracked);
+    assert.equal(after.inFlight, 0);
+    assert.equal(h?.data, 'old');
+    t.putEvent(h);
+    assert.equal(t.eventIn(1, 6), 'ok');
+  });
+
   test('data set through a handle reaches onLatency', () => {
     const c = collect<string[]>();
     const t = createTracker<string[]>({ capacity: 4, threshold: 0, ...c });

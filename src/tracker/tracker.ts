@@ -533,20 +533,21 @@ export class Tracker<D = unknown> {
       this.nExists++;
       return 'exists';
     }
-    this.nReplaced++;
-    this.nTracked++;
     const m = this.m;
     const b = s * M;
     if (m[b + M_REFS] > 0) {
-      // Someone holds the old event: detach it and give the key a fresh slot.
+      // Someone holds the old event: detach it and give the key a fresh slot (none free: 'full', counted there).
       this.removeAt(pos);
       this.unlinkTimeout(s);
       m[b + M_STATE] = DETACHED;
       this.nInFlight--;
-      return this.insertNew(this.f[s * N + N_K0], m[b + M_HI], m[b + M_LO], m[b + M_HASH] >>> 0, ts, opts)
-        ? 'replaced'
-        : 'full';
+      if (!this.insertNew(this.f[s * N + N_K0], m[b + M_HI], m[b + M_LO], m[b + M_HASH] >>> 0, ts, opts)) return 'full';
+      this.nReplaced++;
+      this.nTracked++;
+      return 'replaced';
     }
+    this.nReplaced++;
+    this.nTracked++;
     this.unlinkTimeout(s);
     this.init(s, ts, opts);
     return 'replaced';
