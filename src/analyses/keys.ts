@@ -12,7 +12,9 @@ export function splitCpuKey(key: Key): [cpu: number, value: number] {
 
 /** A key given as parts `(0, hi, lo)` (a 64-bit address) as 16 hex digits, e.g. `0xffff88814dc332e0`. */
 export function hex64Key(key: Key): string {
-  return `0x${BigInt(key as number | bigint).toString(16).padStart(16, '0')}`;
+  return `0x${BigInt(key as number | bigint)
+    .toString(16)
+    .padStart(16, '0')}`;
 }
 
 /** A key given as parts `(k0, hi, lo)`: `[k0, value]` with the value exact (number, or bigint above 2^53). */

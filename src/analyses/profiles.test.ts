@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { rng } from '../../test/helpers/ftrace-fixture.ts';
 import { reference, reportText, TRACECMD_DIR } from '../../test/reference.ts';
 import { compareHistograms, compareProfiles } from '../histogram/compare.ts';
 import { Histogram } from '../histogram/histogram.ts';
@@ -41,18 +42,6 @@ async function analyzeInto(profiles: Profiles): Promise<Engine> {
   const engine = new Engine(src, analyses, { settings, profiles }, () => {});
   await src.run(engine);
   return engine;
-}
-
-/** Seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('profiles of a real trace', () => {

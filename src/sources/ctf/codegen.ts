@@ -12,6 +12,7 @@ import {
   F_BE,
   F_CLOCK,
   F_CLOCK_SET,
+  F_CLOCKMAP,
   F_FIXED,
   F_RWBS,
   F_RWBS_OLD,
@@ -153,7 +154,8 @@ export function generate(code: Int32Array, rwbs: RwbsFn): GeneratedDecoder | und
         lines.push(emitCode(dst, dsize, n(a), n(code[pc + S_AUX])));
         break;
       case OP_INT: {
-        if (flags & (F_CLOCK | F_CLOCK_SET)) return undefined;
+        // Clock roles, and clock-mapped values `StreamDecoder.onClock64` reports: the interpreter.
+        if (flags & (F_CLOCK | F_CLOCK_SET | F_CLOCKMAP)) return undefined;
         const off = place(align, a) / 8;
         const le = (flags & F_BE) === 0;
         const signed = (flags & F_SIGNED) !== 0;
@@ -199,7 +201,8 @@ export function generate(code: Int32Array, rwbs: RwbsFn): GeneratedDecoder | und
         const off = place(align, a * 8) / 8;
         if (dst >= 0) {
           const c = Math.min(a, dsize);
-          if (c > 0) run.push(`out.set(buf.subarray(p + ${n(off)}, p + ${n(off + c)}), ${n(dst)});`);
+          // Byte loops, not `out.set(buf.subarray(...))`: a subarray is an object allocated per event.
+          if (c > 0) run.push(`for (let k = 0; k < ${n(c)}; k++) out[${n(dst)} + k] = buf[p + ${n(off)} + k];`);
           if (dsize > c) run.push(`out.fill(0, ${n(dst + c)}, ${n(dst + dsize)});`);
         }
         if (reg >= 0) run.push(`regs[${n(reg)}] = p + ${n(off)}; regs[${n(reg + 1)}] = ${n(a)};`);
@@ -217,13 +220,14 @@ export function generate(code: Int32Array, rwbs: RwbsFn): GeneratedDecoder | und
         if (dst >= 0 && flags & F_FIXED) {
           lines.push(
             `const c${t} = Math.min(q${t} - s${t}, ${n(dsize - 1)});`,
-            `out.set(buf.subarray(s${t}, s${t} + c${t}), ${n(dst)}); out.fill(0, ${n(dst)} + c${t}, ${n(dst + dsize)});`,
+            `for (let k = 0; k < c${t}; k++) out[${n(dst)} + k] = buf[s${t} + k];`,
+            `out.fill(0, ${n(dst)} + c${t}, ${n(dst + dsize)});`,
           );
         } else if (dst >= 0) {
           lines.push(
             `let m${t} = q${t} - s${t} + 1;`,
             `if (dyn + m${t} > ${MAX_PAYLOAD}) { m${t} = ${MAX_PAYLOAD} - dyn; st.truncated++; }`,
-            `if (m${t} > 0) { out.set(buf.subarray(s${t}, s${t} + m${t} - 1), dyn); out[dyn + m${t} - 1] = 0; } else m${t} = 0;`,
+            `if (m${t} > 0) { for (let k = 0; k < m${t} - 1; k++) out[dyn + k] = buf[s${t} + k]; out[dyn + m${t} - 1] = 0; } else m${t} = 0;`,
             `odv.setUint32(${n(dst)}, m${t} * 65536 + dyn, true); dyn += m${t};`,
           );
         }

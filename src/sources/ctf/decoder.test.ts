@@ -195,7 +195,11 @@ before(async () => {
     header(4, T0 + 250n, 0, 'swapper/1', true).put(new Bytes().u32(9)),
   ]);
   await writeFile(join(dir, 'chan_0'), new Uint8Array(cpu0.b));
-  await writeFile(join(dir, 'chan_1'), new Uint8Array([...cpu1a.b, ...cpu1b.b]));
+  // Then a packet whose 64-bit counter went back (2 -> 1: the stream was reused): 1 lost, counted from the new value.
+  const cpu1c = packet(1, T0 + 3000n, T0 + 3100n, 1, 0, [
+    header(4, T0 + 3050n, 0, 'swapper/1', true).put(new Bytes().u32(1)),
+  ]);
+  await writeFile(join(dir, 'chan_1'), new Uint8Array([...cpu1a.b, ...cpu1b.b, ...cpu1c.b]));
   await writeFile(join(dir, 'notes.txt'), 'not a stream');
 });
 
@@ -284,6 +288,7 @@ test('merge order, timestamps (27-bit wrap, extended), CPUs, tids from the _tid 
       ['irq_softirq_entry', 1, 245, 0],
       ['my_event', 0, 995, 42],
       ['syscall_exit_read', 0, 1495, 42],
+      ['irq_softirq_entry', 1, 3045, 0],
     ],
   );
   assert.equal(src.originNs, 1000000000000n + T0 + 5n);
@@ -299,7 +304,10 @@ test('merge order, timestamps (27-bit wrap, extended), CPUs, tids from the _tid 
 
 test('events_discarded becomes a lost-events report before the packet’s first event', async () => {
   const { lost } = await readAll();
-  assert.deepEqual(lost, [[1, 2, 245]]);
+  assert.deepEqual(lost, [
+    [1, 2, 245],
+    [1, 1, 3045],
+  ]);
 });
 
 test('mapped events: ftrace names, fields and syscall numbers', async () => {

@@ -374,7 +374,8 @@ export class StreamDecoder {
         // A free-running counter: take the difference modulo its width (32-bit on 32-bit kernels).
         let delta = d - this.lastDiscarded;
         if (delta < 0) delta += s.discardedBits >= 53 ? 0 : POW2[s.discardedBits];
-        this.pendingLost += delta;
+        // Still negative: a 64-bit counter went back (a new session reusing the stream): count from its new value.
+        this.pendingLost += delta >= 0 ? delta : d;
       } else if (this.lastDiscarded < 0 && d > 0) {
         this.pendingLost += d;
       }

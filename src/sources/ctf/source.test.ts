@@ -166,6 +166,29 @@ describe('event counts equal the README (babeltrace) counts', () => {
   }
 });
 
+describe('generated decoders and the interpreter decode the same bytes', () => {
+  for (const name of Object.keys(EXPECT)) {
+    test(name, async () => {
+      const sums: [number, number][] = [];
+      for (const interpretOnly of [false, true]) {
+        const src = await openCtfTrace(dir(name), { interpretOnly });
+        let n = 0;
+        let h = 0;
+        await src.run({
+          record(r) {
+            n++;
+            h = (h * 31 + r.id + r.len) % 1_000_000_007;
+            for (let k = 0; k < r.len; k++) h = (h * 31 + r.bytes[r.off + k]) % 1_000_000_007;
+          },
+        });
+        sums.push([n, h]);
+      }
+      assert.ok(sums[0][0] > 0);
+      assert.deepEqual(sums[0], sums[1]);
+    });
+  }
+});
+
 describe('timestamps, order, CPUs', () => {
   for (const [name, e] of Object.entries(EXPECT)) {
     test(`${name}: first/last event times equal the README span; merged order; tie → lower CPU`, async () => {

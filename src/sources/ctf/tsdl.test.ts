@@ -140,8 +140,13 @@ test('syntax errors: CtfMetadataError naming the file, the offset and the line',
     [`${BASE} /* open comment`, /unterminated comment/],
     ['trace { major = 1; minor = 8; };', /declares no byte_order/],
     [`${BASE} ${'struct { '.repeat(100)}`, /nested deeper than 64/],
+    [`${BASE} event { name = "e"; fields := struct { integer { size = 09; } _a; }; };`, /'09' is not an octal/],
+    [`${BASE} event { name = "e"; fields := struct { integer { size = 0x; } _a; }; };`, /'0x' has no hex digits/],
   ] as const) {
-    assert.throws(() => parseTsdl(text, at), why);
+    assert.throws(
+      () => parseTsdl(text, at),
+      (e: unknown) => e instanceof CtfMetadataError && why.test(e.message),
+    );
   }
 });
 

@@ -98,6 +98,10 @@ function lex(text: string, fail: (pos: number, msg: string) => never): Token[] {
         while (j < n && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
       }
       const digits = text.slice(i, j);
+      if (digits.length === 2 && (digits.charCodeAt(1) | 32) === 120) fail(i, `'${digits}' has no hex digits`);
+      if (c === 48 && /[89]/.test(digits) && (digits.charCodeAt(1) | 32) !== 120) {
+        fail(i, `'${digits}' is not an octal number`);
+      }
       // C integer suffixes (u, l)
       while (j < n && ((text.charCodeAt(j) | 32) === 117 || (text.charCodeAt(j) | 32) === 108)) j++;
       toks.push({ kind: Tok.Num, text: digits, pos: i });
