@@ -233,21 +233,27 @@ export function compileDecoder(format: EventFormat, schema: EventSchema): Record
   const span = { start: 0, end: 0 };
   return (r) => {
     const out: Record<string, FieldValue> = {};
-    for (const f of fields) {
-      if (f.kind === 'int') {
-        out[f.name] = f.offset + f.size <= r.len ? readExact(r.view, r.off + f.offset, f.size, f.signed, le) : 0;
-        continue;
-      }
-      fieldSpan(f, r, le, span);
-      if (f.isString) {
-        out[f.name] = cString(r.bytes, r.off + span.start, r.off + span.end);
-        continue;
-      }
-      const es = f.elementSize > 0 ? f.elementSize : 1;
-      const arr: (number | bigint)[] = [];
-      for (let p = span.start; p + es <= span.end; p += es) arr.push(readExact(r.view, r.off + p, es, f.signed, le));
-      out[f.name] = arr;
-    }
+    for (const f of fields) out[f.name] = fieldValue(r, f, le, span);
     return out;
   };
+}
+
+/**
+ * One field of a record, decoded whole: an integer (bigint beyond 2^53; 0 when the record is too short), a string, or
+ * an array of integers. `span` is scratch space. Allocates; for dumps and tests, not the hot path.
+ */
+export function fieldValue(
+  r: TraceRecord,
+  f: FieldFormat,
+  le: boolean,
+  span: { start: number; end: number } = { start: 0, end: 0 },
+): FieldValue {
+  if (f.kind === 'int')
+    return f.offset + f.size <= r.len ? readExact(r.view, r.off + f.offset, f.size, f.signed, le) : 0;
+  fieldSpan(f, r, le, span);
+  if (f.isString) return cString(r.bytes, r.off + span.start, r.off + span.end);
+  const es = f.elementSize > 0 ? f.elementSize : 1;
+  const arr: (number | bigint)[] = [];
+  for (let p = span.start; p + es <= span.end; p += es) arr.push(readExact(r.view, r.off + p, es, f.signed, le));
+  return arr;
 }

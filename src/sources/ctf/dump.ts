@@ -2,6 +2,7 @@
  * Helpers for `dump`-like commands: event counts per type, and a one-line text form of any record laid out by an
  * `EventFormat` (works for every source's records; the CTF source adds the LTTng event name).
  */
+import { fieldValue } from '../../ftrace/fields.ts';
 import type { EventFormat, FieldFormat, TraceRecord } from '../../ftrace/types.ts';
 import type { SourceStats, TraceSource } from '../types.ts';
 import { type CtfOpenOptions, type CtfSource, openCtfTrace } from './source.ts';
@@ -29,51 +30,16 @@ export async function countEvents(path: string, options?: CtfOpenOptions): Promi
   return { total, byName, stats };
 }
 
-const utf8 = new TextDecoder('utf-8');
-
-function cString(bytes: Uint8Array, start: number, max: number): string {
-  let e = start;
-  const lim = Math.min(start + max, bytes.length);
-  while (e < lim && bytes[e] !== 0) e++;
-  return utf8.decode(bytes.subarray(start, e));
-}
-
-function intValue(view: DataView, at: number, size: number, signed: boolean): bigint | number {
-  switch (size) {
-    case 1:
-      return signed ? view.getInt8(at) : view.getUint8(at);
-    case 2:
-      return signed ? view.getInt16(at, true) : view.getUint16(at, true);
-    case 4:
-      return signed ? view.getInt32(at, true) : view.getUint32(at, true);
-    default:
-      return signed ? view.getBigInt64(at, true) : view.getBigUint64(at, true);
-  }
-}
-
-/** The value of field `f` of record `r` as text (strings quoted, pointers and hex-ish types in hex). */
+/** The value of field `f` of record `r` as text (strings quoted, pointers in hex); CTF records are little-endian. */
 export function fieldText(r: TraceRecord, f: FieldFormat): string {
   const at = r.off + f.offset;
-  if (f.kind === 'dynamic' || f.kind === 'rel') {
-    const loc = r.view.getUint32(at, true);
-    const start = r.off + (f.kind === 'rel' ? f.offset + f.size : 0) + (loc & 0xffff);
-    const len = loc >>> 16;
-    if (f.isString) return JSON.stringify(cString(r.bytes, start, len));
-    const parts: string[] = [];
-    for (let k = 0; k < len; k += f.elementSize)
-      parts.push(String(intValue(r.view, start + k, f.elementSize, f.signed)));
-    return `[${parts.join(', ')}]`;
+  if (f.kind === 'int' && f.offset + f.size <= r.len) {
+    if (f.type === 'float') return String(r.view.getFloat32(at, true));
+    if (f.type === 'double') return String(r.view.getFloat64(at, true));
   }
-  if (f.kind === 'array') {
-    if (f.isString) return JSON.stringify(cString(r.bytes, at, f.size));
-    const parts: string[] = [];
-    for (let k = 0; k < f.count; k++)
-      parts.push(String(intValue(r.view, at + k * f.elementSize, f.elementSize, f.signed)));
-    return `[${parts.join(', ')}]`;
-  }
-  if (f.type === 'float') return String(r.view.getFloat32(at, true));
-  if (f.type === 'double') return String(r.view.getFloat64(at, true));
-  const v = intValue(r.view, at, f.size, f.signed);
+  const v = fieldValue(r, f, true);
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.join(', ')}]`;
   if (f.type.includes('*')) return `0x${v.toString(16)}`;
   return String(v);
 }
