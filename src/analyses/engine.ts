@@ -84,6 +84,8 @@ export interface AnalysisState {
 
 const KERNEL_STACK = 'ftrace:kernel_stack';
 const MAX_STACK_FRAMES = 128;
+/** Group labels cached per analysis before the cache starts over (tids come and go). */
+const LABEL_CACHE = 4096;
 
 /** Resolves the events each analysis needs on a source, or explains what is missing. */
 export function resolveEvents(
@@ -131,6 +133,7 @@ export class Engine implements RecordSink {
     const schema = source.schema;
     const has = (e: string) => schema.find(e) !== undefined;
     this.granularity = opts.timeoutGranularity ?? 1_000_000;
+    this.syscallTable = syscallTableOf(source.arch ?? 'x86_64');
     this.comms = new CommTable((tid) => source.comm(tid));
     const wantStacks = opts.stacks === true && has(KERNEL_STACK) && analyses.some((a) => a.usesStacks);
     this.stacks = wantStacks ? new StackTable() : undefined;
@@ -154,6 +157,7 @@ export class Engine implements RecordSink {
       };
       const stateRef: { s?: AnalysisState } = {};
       const profileIndex = this.profiles.add(a.name);
+      const labels = new Map<number, string>();
       const ctx: AnalysisContext = {
         schema,
         has,
@@ -181,7 +185,7 @@ export class Engine implements RecordSink {
               ? (latency) => this.profiles.record(profileIndex, latency, undefined, this.now)
               : (latency, tid, cpu, code) => {
                   if (this.wants(tid)) {
-                    this.profiles.record(profileIndex, latency, this.groupKey(a, tid, cpu, code), this.now);
+                    this.profiles.record(profileIndex, latency, this.groupKey(a, labels, tid, cpu, code), this.now);
                   }
                 },
         report: (o) => this.report(o, stateRef.s as AnalysisState),
@@ -230,14 +234,9 @@ export class Engine implements RecordSink {
   readonly syscallName = (id: number): string => {
     const own = this.source.syscallName?.(id);
     if (own !== undefined) return own;
-    const arch = this.source.arch ?? 'x86_64';
-    const table = /aarch64|arm64|riscv64|loongarch/.test(arch)
-      ? GENERIC_SYSCALLS
-      : /x86_64|amd64/.test(arch)
-        ? X86_64_SYSCALLS
-        : undefined;
-    return table?.[id] || `sys_${id}`;
+    return this.syscallTable?.[id] || `sys_${id}`;
   };
+  private readonly syscallTable: readonly string[] | undefined;
 
   /** Events the running analyses read (to enable live), plus the stack record when stacks are on. */
   get events(): string[] {
@@ -392,19 +391,32 @@ export class Engine implements RecordSink {
     return true;
   }
 
-  private groupKey(a: Analysis, tid: number, cpu: number, code: number): string | undefined {
+  /**
+   * The group of a pair under `--group-by`. Labels made from numbers (tid, cpu, syscall/irq/vec/dev code) are kept in
+   * the analysis's `labels` cache, so a pair allocates no string; comm names come from the comm table.
+   */
+  private groupKey(
+    a: Analysis,
+    labels: Map<number, string>,
+    tid: number,
+    cpu: number,
+    code: number,
+  ): string | undefined {
     const g = this.opts.groupBy;
     if (g === undefined) return undefined;
-    switch (g) {
-      case 'comm':
-        return tid >= 0 ? (this.comms.get(tid) ?? `<${tid}>`) : '-';
-      case 'tid':
-        return tid >= 0 ? String(tid) : '-';
-      case 'cpu':
-        return String(cpu);
-      default:
-        return a.groupField !== undefined && a.groupField.name === g ? a.groupField.label(code, this.syscallName) : '-';
+    if (g === 'comm') return tid >= 0 ? (this.comms.get(tid) ?? `<${tid}>`) : '-';
+    const n = g === 'tid' ? tid : g === 'cpu' ? cpu : code;
+    let label = labels.get(n);
+    if (label === undefined) {
+      if (g === 'tid') label = tid >= 0 ? String(tid) : '-';
+      else if (g === 'cpu') label = String(cpu);
+      else
+        label =
+          a.groupField !== undefined && a.groupField.name === g ? a.groupField.label(code, this.syscallName) : '-';
+      if (labels.size >= LABEL_CACHE) labels.clear();
+      labels.set(n, label);
     }
+    return label;
   }
 
   private report(o: Outlier, st: AnalysisState): void {
@@ -471,4 +483,11 @@ function isTracingFrame(sym: string): boolean {
   return /^(trace_event_raw_event_|__traceiter_|trace_call_bpf|__ftrace_trace_stack|ftrace_|__trace_stack|event_triggers_call|trace_event_buffer_commit|stacktrace_trigger|__bpf_trace)/.test(
     sym,
   );
+}
+
+/** The syscall table of an architecture name, or undefined when we have none. */
+function syscallTableOf(arch: string): readonly string[] | undefined {
+  if (/aarch64|arm64|riscv64|loongarch/.test(arch)) return GENERIC_SYSCALLS;
+  if (/x86_64|amd64/.test(arch)) return X86_64_SYSCALLS;
+  return undefined;
 }
