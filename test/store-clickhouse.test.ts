@@ -111,7 +111,15 @@ describe('ClickHouse fleet sink (real server)', { skip }, () => {
     assert.equal(one.subject, (printed[0].detail as Json).syscall);
     assert.deepEqual(JSON.parse(String(one.detail)), printed[0].detail);
     assert.equal(typeof one.host, 'string');
-    assert.ok(Number(one.time) > 0 || typeof one.time === 'string');
+    // `time` is the outlier's wall-clock time: these happened within the last few minutes.
+    const [tMin, tMax] = (
+      await ch.sql('SELECT min(toUnixTimestamp(time)), max(toUnixTimestamp(time)) FROM lt_test.outliers')
+    )
+      .trim()
+      .split('\t')
+      .map(Number);
+    const nowS = Date.now() / 1000;
+    assert.ok(tMin > nowS - 600 && tMax <= nowS + 5, `outlier times ${tMin}..${tMax}, now ${nowS}`);
     // Profile snapshots were shipped too (the last one at exit).
     const snaps = Number((await ch.sql("SELECT count() FROM lt_test.profiles WHERE analysis = 'syscall'")).trim());
     assert.ok(snaps >= 1, `profile snapshots in ClickHouse: ${snaps}`);

@@ -91,7 +91,13 @@ export function sample(dist: Dist, n: number, seed: number): Float64Array {
   return out;
 }
 
-/** The exact nearest-rank percentile of sorted values (same definition as `nearestRank`). */
-export function exactPercentile(sorted: Float64Array, q: number, rank: (q: number, n: number) => number): number {
-  return sorted[rank(q, sorted.length) - 1];
+/**
+ * The exact nearest-rank percentile of sorted values: the value of rank ceil(q/100 * n) (at least 1), computed here in
+ * integers (q in thousandths of a percent) rather than with the code under test.
+ */
+export function exactPercentile(sorted: Float64Array, q: number): number {
+  const n = sorted.length;
+  const milli = Math.round(q * 1000);
+  const rank = Math.floor((milli * n + 99_999) / 100_000);
+  return sorted[Math.max(1, Math.min(rank, n)) - 1];
 }

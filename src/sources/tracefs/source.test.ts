@@ -166,7 +166,6 @@ describe('LiveSource', { skip }, () => {
   });
 
   test('SIGTERM of a running tracker: exits 0 promptly, nothing left behind', async () => {
-    const before = instances();
     const c = spawn(process.execPath, [BIN, 'live', 'syscall', '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
     await new Promise<void>((resolve, reject) => {
       let err = '';
@@ -185,7 +184,6 @@ describe('LiveSource', { skip }, () => {
     assert.ok(Date.now() - t < 5000, `exited in ${Date.now() - t} ms`);
     // Only our child's instance matters (other processes may create and remove theirs meanwhile).
     assert.equal(instances().includes(`latency-tracker-${c.pid}`), false);
-    assert.ok(before.every((n) => n !== `latency-tracker-${c.pid}`));
   });
 
   test('SIGKILL leaves the instance; the next start sweeps it', async () => {
