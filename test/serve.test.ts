@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -403,6 +403,23 @@ describe('serve: the HTTP API on the live kernel', { skip }, () => {
   });
 });
 
+describe('serve: --history only with --no-store', { skip }, () => {
+  test('--history beside a store is a one-line usage error, before anything is set up', async () => {
+    const dir = mkdtempSync(join(process.cwd(), '.lt-test-store-'));
+    try {
+      const d = new ServeRun(['--listen', '127.0.0.1:0', '--store', join(dir, 'o.duckdb'), '--history', '500']);
+      const { code } = await d.exited;
+      assert.equal(code, 2);
+      assert.match(d.stderr, /^latency-tracker: --history sizes the in-memory history, which only --no-store uses/m);
+      assert.equal(d.stderr.trim().split('\n').length, 1, 'one line');
+      assert.equal(d.instanceExists, false);
+      assert.equal(existsSync(join(dir, 'o.duckdb')), false, 'no store created');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('serve: a token when binding beyond loopback', { skip }, () => {
   test('0.0.0.0 without --token is refused before anything is set up', async () => {
     const d = new ServeRun(['--listen', '0.0.0.0:0']);
@@ -497,6 +514,11 @@ describe('serve: history in the store survives a restart', { skip }, () => {
         const all = (await second.getJson('/api/events?analysis=syscall&limit=1000')).events as Rec[];
         for (let i = 1; i < all.length; i++)
           assert.ok(Number(all[i - 1].end_ns) >= Number(all[i].end_ns), 'newest first');
+        // /metrics shows the store's backlog and losses, and no in-memory ring.
+        const metrics = (await second.req('GET', '/metrics')).text;
+        assert.match(metrics, /^latency_tracker_store_dropped_total 0$/m);
+        assert.match(metrics, /^latency_tracker_store_queued_outliers \d+$/m);
+        assert.doesNotMatch(metrics, /latency_tracker_history_capacity/);
       } finally {
         assert.equal((await second.stop()).code, 0, second.stderr);
       }

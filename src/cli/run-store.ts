@@ -4,8 +4,9 @@
  * takes the last snapshot, flushes, closes and reports on stderr. `serve` wires the store the same way.
  */
 import type { Engine, OutlierRecord } from '../analyses/engine.ts';
+import type { OutlierHistory } from '../server/history.ts';
 import { ProfileSnapshotter } from '../sinks/store/snapshots.ts';
-import { type OutlierHistory, OutlierStore, type StoreStats } from '../sinks/store/store.ts';
+import { OutlierStore, type StoreStats } from '../sinks/store/store.ts';
 import type { Output } from './run.ts';
 import type { StoreRunOptions } from './store-options.ts';
 

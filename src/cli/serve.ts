@@ -10,7 +10,7 @@ import { Daemon } from '../server/daemon.ts';
 import { createApiServer } from '../server/http.ts';
 import { checkToken, DEFAULT_LISTEN, isLoopback, parseListen } from '../server/listen.ts';
 import { StaticFiles } from '../server/static.ts';
-import { DEFAULT_STORE_PATH, type OutlierHistory } from '../sinks/store/store.ts';
+import { DEFAULT_STORE_PATH } from '../sinks/store/store.ts';
 import { SetupError } from '../sources/errors.ts';
 import { removeAllInstancesSync } from '../sources/tracefs/instance.ts';
 import { LiveSource } from '../sources/tracefs/source.ts';
@@ -52,6 +52,9 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     );
   }
   let historyCapacity = 4096;
+  if (raw.history !== undefined && raw.store !== false) {
+    throw new UsageError('--history sizes the in-memory history, which only --no-store uses (the store keeps all)');
+  }
   if (raw.history !== undefined) {
     if (!/^\d{1,7}$/.test(raw.history) || Number(raw.history) < 1 || Number(raw.history) > 1_000_000) {
       throw new UsageError(`--history: '${raw.history}' is not a number of outliers (1..1000000)`);
@@ -91,7 +94,7 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
       engine: { settings, stacks: o.stacks },
       recording: { events, setRecording: (e, s) => source.setRecording(e, s) },
       historyCapacity,
-      history: store === undefined ? undefined : newestFirst(store.history),
+      history: store?.history,
       host: hostname(),
       version,
       now: () => process.hrtime.bigint(),
@@ -171,12 +174,4 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     process.stdout.off('error', onPipeError);
   }
   return code;
-}
-
-/** The store answers oldest first; the API lists the newest first. */
-function newestFirst(h: OutlierHistory): OutlierHistory {
-  return {
-    add: (o, host) => h.add(o, host),
-    query: async (q) => (await h.query(q)).reverse(),
-  };
 }

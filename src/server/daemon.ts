@@ -39,7 +39,7 @@ export interface DaemonOptions {
   engine?: EngineOptions;
   recording?: RecordingControl;
   /** Keeps the recent outliers (default: a ring of `historyCapacity`). */
-  history?: OutlierHistory & { stats?: { size: number; capacity: number; evicted: number } };
+  history?: OutlierHistory;
   historyCapacity?: number;
   stream?: SseOptions;
   host: string;
@@ -61,7 +61,7 @@ export interface AnalysisChange {
 
 export class Daemon {
   readonly engine: Engine;
-  readonly history: OutlierHistory & { stats?: { size: number; capacity: number; evicted: number } };
+  readonly history: OutlierHistory;
   readonly hub: SseHub;
   readonly http = new Map<number, number>();
   private readonly opts: DaemonOptions;
@@ -246,7 +246,6 @@ export class Daemon {
     const e = this.engine;
     const cpu = process.cpuUsage();
     const mem = process.memoryUsage();
-    const hs = this.history.stats ?? { size: 0, capacity: 0, evicted: 0 };
     return {
       version: this.opts.version,
       analyses: ANALYSES.map((a) => {
@@ -272,7 +271,8 @@ export class Daemon {
       ),
       lostUnknown: e.lostUnknown,
       lastReadUnixSeconds: this.lastReadUnix,
-      history: { size: hs.size, capacity: hs.capacity, evicted: hs.evicted },
+      history: this.history.occupancy,
+      store: this.history.counters,
       stream: { ...this.hub.stats },
       http: this.http,
       process: {

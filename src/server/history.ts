@@ -1,6 +1,6 @@
 /**
- * Recent outliers for `GET /api/events`. The daemon talks to an `OutlierHistory`; today a bounded in-memory ring
- * (`RingHistory`), later the outlier store (DuckDB/ClickHouse) behind the same two methods.
+ * Recent outliers for `GET /api/events`. The daemon talks to an `OutlierHistory`: the outlier store (DuckDB, history
+ * that survives restarts; `OutlierStore`), or with `--no-store` a bounded in-memory ring (`RingHistory`).
  */
 import type { OutlierRecord } from '../analyses/engine.ts';
 
@@ -9,7 +9,7 @@ export interface HistoryQuery {
   analysis?: string;
   /** Only outliers that ended strictly after this time (ns on the records' `end_ns` time line). */
   since?: bigint;
-  /** At most this many, newest first. */
+  /** At most this many: the newest that match. */
   limit: number;
 }
 
@@ -21,6 +21,17 @@ export interface OutlierHistory {
   add(o: OutlierRecord, host: string): void;
   /** Outliers matching `q`, newest (largest `end_ns`) first. */
   query(q: HistoryQuery): Promise<OutlierRecord[]>;
+  /** A bounded ring's occupancy (shown in `/metrics`). */
+  readonly occupancy?: RingHistoryStats;
+  /** A store's backlog and losses, read without waiting (shown in `/metrics`). */
+  readonly counters?: StoreCounters;
+}
+
+export interface StoreCounters {
+  /** Outliers accepted and not yet committed. */
+  queued: number;
+  /** Outliers dropped because the store fell behind or failed. */
+  dropped: number;
 }
 
 export interface RingHistoryStats {
@@ -68,7 +79,7 @@ export class RingHistory implements OutlierHistory {
     return out;
   }
 
-  get stats(): RingHistoryStats {
+  get occupancy(): RingHistoryStats {
     return { size: this.n, capacity: this.capacity, added: this.addedCount, evicted: this.evictedCount };
   }
 }

@@ -100,7 +100,7 @@ describe('RingHistory', () => {
   test('keeps the last N, newest first, filters by analysis and since, counts evictions', async () => {
     const h = new RingHistory(4);
     for (let i = 1; i <= 6; i++) h.add(outlier(i % 2 === 0 ? 'a' : 'b', i * 100), 'host');
-    assert.deepEqual(h.stats, { size: 4, capacity: 4, added: 6, evicted: 2 });
+    assert.deepEqual(h.occupancy, { size: 4, capacity: 4, added: 6, evicted: 2 });
     const all = await h.query({ limit: 10 });
     assert.deepEqual(
       all.map((o) => Number(o.end_ns)),

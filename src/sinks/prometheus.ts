@@ -42,7 +42,10 @@ export interface MetricsSnapshot {
   lostUnknown: number;
   /** Unix time (s) of the last read cycle; 0 before the first. */
   lastReadUnixSeconds: number;
-  history: { size: number; capacity: number; evicted: number };
+  /** The in-memory history ring (`--no-store`), when there is one. */
+  history?: { size: number; capacity: number; evicted: number };
+  /** The outlier store's backlog and losses, when there is one. */
+  store?: { queued: number; dropped: number };
   stream: { clients: number; accepted: number; rejected: number; dropped: number; skipped: number; sent: number };
   /** HTTP responses by status code. */
   http: ReadonlyMap<number, number>;
@@ -170,12 +173,20 @@ export function formatMetrics(m: MetricsSnapshot): string {
   p.family(`${P}last_read_timestamp_seconds`, 'gauge', 'Unix time of the last read of the kernel buffers.');
   p.sample(`${P}last_read_timestamp_seconds`, {}, m.lastReadUnixSeconds);
 
-  p.family(`${P}history_outliers`, 'gauge', 'Outliers kept for GET /api/events.');
-  p.sample(`${P}history_outliers`, {}, m.history.size);
-  p.family(`${P}history_capacity`, 'gauge', 'Outliers the history keeps at most.');
-  p.sample(`${P}history_capacity`, {}, m.history.capacity);
-  p.family(`${P}history_evicted_total`, 'counter', 'Outliers pushed out of the history by newer ones.');
-  p.sample(`${P}history_evicted_total`, {}, m.history.evicted);
+  if (m.history !== undefined) {
+    p.family(`${P}history_outliers`, 'gauge', 'Outliers kept for GET /api/events.');
+    p.sample(`${P}history_outliers`, {}, m.history.size);
+    p.family(`${P}history_capacity`, 'gauge', 'Outliers the history keeps at most.');
+    p.sample(`${P}history_capacity`, {}, m.history.capacity);
+    p.family(`${P}history_evicted_total`, 'counter', 'Outliers pushed out of the history by newer ones.');
+    p.sample(`${P}history_evicted_total`, {}, m.history.evicted);
+  }
+  if (m.store !== undefined) {
+    p.family(`${P}store_queued_outliers`, 'gauge', 'Outliers accepted by the outlier store and not yet committed.');
+    p.sample(`${P}store_queued_outliers`, {}, m.store.queued);
+    p.family(`${P}store_dropped_total`, 'counter', 'Outliers the outlier store dropped (fell behind or failed).');
+    p.sample(`${P}store_dropped_total`, {}, m.store.dropped);
+  }
 
   p.family(`${P}stream_clients`, 'gauge', 'Open event streams (GET /api/events/stream).');
   p.sample(`${P}stream_clients`, {}, m.stream.clients);

@@ -26,6 +26,7 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import type { OutlierRecord } from '../../analyses/engine.ts';
+import type { HistoryQuery } from '../../server/history.ts';
 import { DUCK_DDL, type OutlierRow, type ProfileRow, SCHEMA_VERSION, toRecord } from './schema.ts';
 
 /** A store problem the user can act on: one sentence, exit code 2. */
@@ -52,13 +53,6 @@ export interface RetentionResult {
   unshipped: number;
   /** Bytes of data blocks after the pass. */
   bytes: number;
-}
-
-export interface HistoryQuery {
-  analysis?: string;
-  /** Only outliers whose `end_ns` is above this (the record's own time line). */
-  since?: bigint;
-  limit: number;
 }
 
 const OUTLIER_TYPES: DuckDBType[] = [
@@ -345,7 +339,7 @@ export class DuckStore {
     return app;
   }
 
-  /** Outliers for `GET /api/events`: the newest `limit` (or the first `limit` after `since`), oldest first. */
+  /** Outliers for `GET /api/events`: the newest `limit` that match, newest first (the `OutlierHistory` contract). */
   async history(q: HistoryQuery): Promise<OutlierRecord[]> {
     const where: string[] = [];
     const params: DuckDBValue[] = [];
@@ -359,9 +353,8 @@ export class DuckStore {
     }
     const limit = Math.max(0, Math.min(Math.floor(q.limit), 100_000));
     const cond = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const order = q.since !== undefined ? 'ASC' : 'DESC';
     const rows = await this.rows<RawOutlier>(
-      `SELECT * FROM (SELECT * FROM outliers ${cond} ORDER BY end_ns ${order}, seq ${order} LIMIT ${limit}) ORDER BY end_ns, seq`,
+      `SELECT * FROM outliers ${cond} ORDER BY end_ns DESC, seq DESC LIMIT ${limit}`,
       params,
     );
     return rows.map(rawToRecord);

@@ -97,18 +97,24 @@ describe('OutlierStore', () => {
 
     const again = await OutlierStore.open({ path, clock: 'now' });
     again.add(outlier(10, { analysis: 'wakeup', detail: { waker_tid: 7, waker_comm: 'kworker/0:1' } }), 'host-a');
+    // The OutlierHistory contract (the same as RingHistory's): the newest `limit` that match, newest first.
     const all = await again.query({ limit: 100 });
     assert.equal(all.length, 11);
-    assert.deepEqual(all[3], outlier(3));
+    assert.deepEqual(all[10 - 3], outlier(3));
     const newest = await again.query({ limit: 2 });
     assert.deepEqual(
       newest.map((r) => r.latency_ns),
-      [509, 510],
+      [510, 509],
     );
     const after5 = await again.query({ limit: 3, since: outlier(5).end_ns });
     assert.deepEqual(
       after5.map((r) => r.latency_ns),
-      [506, 507, 508],
+      [510, 509, 508],
+    );
+    const after8 = await again.query({ limit: 10, since: outlier(8).end_ns });
+    assert.deepEqual(
+      after8.map((r) => r.latency_ns),
+      [510, 509],
     );
     const wake = await again.query({ limit: 10, analysis: 'wakeup' });
     assert.equal(wake.length, 1);

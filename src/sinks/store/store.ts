@@ -16,16 +16,11 @@
 import { hostname } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { OutlierRecord } from '../../analyses/engine.ts';
+import type { HistoryQuery, OutlierHistory, StoreCounters } from '../../server/history.ts';
 import type { ClickHouseOptions } from './clickhouse.ts';
 import { StoreError } from './duck.ts';
 import type { WorkerInit, WorkerReply, WorkerRequest, WorkerStats } from './protocol.ts';
 import { batchTransfer, encodeBatch, type ProfileRow } from './schema.ts';
-
-/** What the daemon needs for `GET /api/events` (history that survives restarts). */
-export interface OutlierHistory {
-  add(o: OutlierRecord, host: string): void;
-  query(q: { analysis?: string; since?: bigint; limit: number }): Promise<OutlierRecord[]>;
-}
 
 /** Where the daemon keeps its store unless told otherwise. */
 export const DEFAULT_STORE_DIR = '/var/lib/latency-tracker';
@@ -239,11 +234,16 @@ export class OutlierStore implements OutlierHistory {
   }
 
   /** Stored outliers (committed ones, after what is queued now): `GET /api/events`. Oldest first. */
-  async query(q: { analysis?: string; since?: bigint; limit: number }): Promise<OutlierRecord[]> {
+  async query(q: HistoryQuery): Promise<OutlierRecord[]> {
     this.flushNow();
     const m = await this.request({ t: 'history', id: 0, q });
     if (m.t !== 'history') throw new StoreError(m.t === 'error' ? m.message : 'store: bad reply');
     return m.records;
+  }
+
+  /** Backlog and losses as the main thread knows them now (for `/metrics`; `stats()` asks the worker). */
+  get counters(): StoreCounters {
+    return { queued: this.records.length + this.inFlight, dropped: this.dropped + this.droppedFailed };
   }
 
   /** Counters: queued, dropped, written, retention, ClickHouse state and backlog. */
