@@ -18,24 +18,30 @@ type Listener = (f: Feed) => void;
 export function startFeed(onChange: Listener): () => void {
   const feed: Feed = { outliers: [], offsetNs: 0, connected: false, skipped: 0 };
   const seen = new Set<string>();
+  // Arrivals since the last notification: merged into the list once per notification, not once per outlier (a storm
+  // streams up to 1000 per flush), and always into a new array, so that the page's memos see the change.
+  let incoming: Outlier[] = [];
   let timer: number | undefined;
   const notify = () => {
     if (timer !== undefined) return;
     timer = window.setTimeout(() => {
       timer = undefined;
-      onChange({ ...feed, outliers: feed.outliers });
+      if (incoming.length > 0) {
+        const merged = feed.outliers.concat(incoming);
+        incoming = [];
+        merged.sort((a, b) => b.end_ns - a.end_ns);
+        if (merged.length > MAX) for (const x of merged.splice(MAX)) seen.delete(key(x));
+        feed.outliers = merged;
+      }
+      onChange({ ...feed });
     }, 250);
   };
   const key = (o: Outlier) => `${o.analysis}/${o.tid}/${o.start_ns}/${o.end_ns}/${o.reason}`;
-  const add = (o: Outlier, front: boolean) => {
+  const add = (o: Outlier) => {
     const k = key(o);
     if (seen.has(k)) return;
     seen.add(k);
-    if (front) feed.outliers = [o, ...feed.outliers];
-    else feed.outliers.push(o);
-    if (feed.outliers.length > MAX) {
-      for (const x of feed.outliers.splice(MAX)) seen.delete(key(x));
-    }
+    incoming.push(o);
   };
   const es = new EventSource('/api/events/stream');
   es.addEventListener('hello', (ev) => {
@@ -45,15 +51,14 @@ export function startFeed(onChange: Listener): () => void {
     // The history fills in what happened before the stream opened (and across reconnects).
     getJson<{ events: Outlier[] }>('/api/events?limit=500')
       .then((r) => {
-        for (const o of r.events) add(o, false);
-        feed.outliers.sort((a, b) => b.end_ns - a.end_ns);
+        for (const o of r.events) add(o);
         notify();
       })
       .catch(() => {});
     notify();
   });
   es.addEventListener('latency', (ev) => {
-    add(JSON.parse((ev as MessageEvent).data) as Outlier, true);
+    add(JSON.parse((ev as MessageEvent).data) as Outlier);
     notify();
   });
   es.addEventListener('skipped', (ev) => {
