@@ -12,7 +12,7 @@ import { stackReader } from '../ftrace/stack.ts';
 import type { TraceRecord } from '../ftrace/types.ts';
 import { SetupError } from '../sources/errors.ts';
 import type { RecordSink, TraceSource } from '../sources/types.ts';
-import { createTracker, type LatencyEvent, type Tracker, type TrackerStats } from '../tracker/tracker.ts';
+import { createTracker, type LatencyEvent, type Tracker } from '../tracker/tracker.ts';
 import { CommTable } from './comm.ts';
 import { commObservers } from './comm-events.ts';
 import { Profiles } from './profiles.ts';
@@ -145,7 +145,7 @@ export class Engine implements RecordSink {
     }
     const psSwitch = schema.find('sched:sched_switch');
     const tsm = parseTaskStateMask(psSwitch?.printFmt ?? '');
-    const taskState = { mask: tsm, sleepBits: sleepBits(tsm.letters) };
+    const taskState = { mask: tsm };
     const syscallName = this.syscallName;
 
     for (const a of analyses) {
@@ -237,12 +237,6 @@ export class Engine implements RecordSink {
     return this.syscallTable?.[id] || `sys_${id}`;
   };
   private readonly syscallTable: readonly string[] | undefined;
-
-  /** Events the running analyses read (to enable live), plus the stack record when stacks are on. */
-  get events(): string[] {
-    const set = new Set(this.states.flatMap((s) => s.events));
-    return [...set];
-  }
 
   // ---------------------------------------------------------------------------------------------------------------
   // RecordSink
@@ -336,11 +330,6 @@ export class Engine implements RecordSink {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-
-  /** Per-analysis tracker statistics. */
-  trackerStats(): Map<string, TrackerStats> {
-    return new Map(this.states.map((s) => [s.analysis.name, s.tracker.stats]));
-  }
 
   /** Absolute time of a source-relative ns value (exact). */
   absolute(ts: number): bigint {
@@ -469,13 +458,6 @@ function fmt(schema: EventSchema, event: string) {
   const f = schema.find(event);
   if (f === undefined) throw new SetupError(`the trace has no event ${event}`);
   return f;
-}
-
-/** Bits of S and D in the state letters (what the stack trigger captures): 3 on every kernel since 2.6. */
-function sleepBits(letters: [number, string][]): number {
-  let bits = 0;
-  for (const [v, l] of letters) if (l === 'S' || l === 'D') bits |= v;
-  return bits === 0 ? 3 : bits;
 }
 
 /** The top frames of a stacktrace trigger are the tracing machinery itself. */

@@ -56,8 +56,6 @@ export interface AnalysisConfig {
 export interface TaskStateInfo {
   /** Mask of the real task-state bits in `prev_state` (0xff on 6.x kernels), bit of "preempted", and the letters. */
   mask: TaskStateMask;
-  /** Bits of `prev_state` that mean S or D (what `--stacks` captures a stack for). */
-  sleepBits: number;
 }
 
 export interface AnalysisContext {

@@ -42,12 +42,6 @@ function field(format: EventFormat, name: string): FieldFormat {
   return f;
 }
 
-/** True when `format` has an integer field `name` (the test to make before `intReader` on optional fields). */
-export function hasIntField(format: EventFormat, name: string): boolean {
-  const f = format.byName.get(name);
-  return f !== undefined && f.kind === 'int' && (f.size === 1 || f.size === 2 || f.size === 4 || f.size === 8);
-}
-
 /**
  * Reader for integer field `name` (1, 2, 4 or 8 bytes; signed or unsigned as the format says). 8-byte values beyond
  * 2^53 come back rounded: use `u64Reader` for addresses and sectors.

@@ -301,18 +301,6 @@ export function parseHeaderPage(text: string, opts: HeaderPageOptions): PageLayo
   };
 }
 
-/** Default header_page layout when a file has none (libtraceevent's fallback): ts u64, commit long, data after. */
-export function defaultPageLayout(longSize: 4 | 8, pageSize: number, littleEndian: boolean): PageLayout {
-  return {
-    pageSize,
-    timestampOffset: 0,
-    commitOffset: 8,
-    commitSize: longSize,
-    dataOffset: 8 + longSize,
-    littleEndian,
-  };
-}
-
 /** What `events/header_event` says about the record header (the values every kernel since 2.6.31 prints). */
 export interface HeaderEvent {
   typeLenBits: number;

@@ -106,7 +106,6 @@ export class CpuMerger {
   private readonly perSlot: number;
   private readonly known: Uint8Array;
   private readonly res = new PageResult();
-  private readonly errorCounts: Float64Array;
   private readonly rec: TraceRecord;
   private queuedRecords = 0;
 
@@ -131,7 +130,6 @@ export class CpuMerger {
     this.queues = new Array(cpus).fill(undefined);
     this.known = new Uint8Array(65536);
     for (const f of schema.formats) if (f.id >= 0 && f.id < 65536) this.known[f.id] = 1;
-    this.errorCounts = new Float64Array(PAGE_STATUS_NAMES.length);
     this.stats = { records: 0, lostPerCpu: new Array(cpus).fill(0), lossReports: 0, errors: {} };
     const none = new Uint8Array(0);
     this.rec = { cpu: 0, ts: 0, id: 0, pid: 0, bytes: none, view: new DataView(none.buffer), off: 0, len: 0 };
@@ -154,18 +152,6 @@ export class CpuMerger {
       this.active = cpusWith.map((c) => this.queues[c] as CpuQueue);
     }
     return q;
-  }
-
-  /** Records (and loss markers) of `cpu` not yet delivered. */
-  pending(cpu: number): number {
-    const q = this.queues[cpu];
-    if (q === undefined || q.used === 0) return 0;
-    let n = 0;
-    for (let i = 0; i < q.used; i++) {
-      const s = q.ring[(q.ringHead + i) % q.slots];
-      n += q.slotEnd[s] - (i === 0 ? q.next : q.slotStart[s]);
-    }
-    return n;
   }
 
   /** Records of all CPUs not yet delivered. */
@@ -261,7 +247,6 @@ export class CpuMerger {
   }
 
   private count(status: number, n: number): PageStatusCode {
-    this.errorCounts[status] += n;
     const name = PAGE_STATUS_NAMES[status];
     this.stats.errors[name] = (this.stats.errors[name] ?? 0) + n;
     return status as PageStatusCode;

@@ -123,7 +123,6 @@ export interface CompiledTrace {
   hasTidContext: boolean;
   hasProcnameContext: boolean;
   /** Fields left out of synthetic formats (arrays of compound types, fields past the 32 KiB fixed part). */
-  notEmitted: number;
 }
 
 /** A target field of a mapped format (ftrace layout), and which CTF fields feed it. */
@@ -299,7 +298,6 @@ function intTypeName(t: IntType, bytes: number, float: boolean): string {
 class GenericLayout implements Emitter {
   readonly fields: FieldFormat[] = commonFields();
   size = 8;
-  dropped = 0;
   private readonly names = new Set<string>();
 
   constructor(private readonly slot8 = false) {
@@ -321,10 +319,8 @@ class GenericLayout implements Emitter {
     isString: boolean,
   ): number {
     const off = Math.ceil(this.size / align) * align;
-    if (off + size > MAX_FIXED) {
-      this.dropped++;
-      return -1;
-    }
+    // Beyond the fixed part's limit the field is decoded but not shown (docs/ctf.md).
+    if (off + size > MAX_FIXED) return -1;
     let name = path.map(strip).join('.');
     if (this.names.has(name)) {
       let k = 2;
@@ -422,7 +418,6 @@ class MappedLayout implements Emitter {
 class Compiler {
   nRegs = R_FIRST_FREE;
   readonly tables: Float64Array[] = [];
-  notEmitted = 0;
   private prog: number[] = [];
   private frames: Map<string, Node>[] = [];
   private readonly dyn = new Map<Scope, Map<string, Node>>();
@@ -612,7 +607,6 @@ class Compiler {
 
   /** Array or sequence of anything else: decoded element by element, not represented in the synthetic record. */
   private loop(count: number, reg: number, el: CtfType, path: string[]): void {
-    if (this.emitter instanceof GenericLayout) this.notEmitted++;
     const at = this.op(OP_LOOP, 1, count, 0, reg, -1, 0, -1);
     const saved = this.emitter;
     this.emitter = NO_EMIT;
@@ -775,7 +769,6 @@ export function compileTrace(
       } else {
         const gl = new GenericLayout();
         c.scopeStruct('fields', ev.fields, prog, gl);
-        c.notEmitted += gl.dropped;
         zero = ev.fields !== undefined && hasVariant(ev.fields);
         format = registry.generic(ev.name, ev.streamId, gl.fields);
       }
@@ -840,7 +833,6 @@ export function compileTrace(
     originLo: 0,
     hasTidContext: c.hasTid,
     hasProcnameContext: c.hasProcname,
-    notEmitted: c.notEmitted,
   };
 }
 

@@ -125,7 +125,6 @@ export class StreamDecoder {
   cpu: number;
   /** Events the tracer reported discarded before the current packet (delta of `events_discarded`), until taken. */
   pendingLost = 0;
-  packets = 0;
 
   // --- current event ----------------------------------------------------------------------------------------------
   event: CompiledEvent | undefined;
@@ -352,7 +351,6 @@ export class StreamDecoder {
     this.packetOffset = off;
     this.end = contentBits;
     this.inPacket = true;
-    this.packets++;
     this.nextPacket = off + packetBytes;
     if (truncated) {
       this.fail(

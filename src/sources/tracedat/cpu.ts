@@ -25,8 +25,6 @@ export class CpuPages {
   /** Valid bytes in buf. */
   len = 0;
   done = false;
-  /** File bytes of this CPU consumed so far. */
-  consumed = 0;
 
   private fileOff: number;
   private readonly fileEnd: number;
@@ -92,7 +90,6 @@ export class CpuPages {
     if (this.buf.length < want) this.buf = new Uint8Array(Math.max(want, this.pageSize));
     const n = await this.file.readSome(this.fileOff, this.buf, want);
     this.fileOff += n;
-    this.consumed += n;
     this.len = n;
     if (n < want) {
       this.count('TRUNCATED_CPU_DATA', 1);
@@ -131,7 +128,6 @@ export class CpuPages {
       }
       this.chunksLeft = this.u32(this.fileOff);
       this.fileOff += 4;
-      this.consumed += 4;
       if (this.chunksLeft > (this.fileEnd - this.fileOff) / 8) {
         this.count('BAD_CHUNK_COUNT', 1);
         this.chunksLeft = Math.floor((this.fileEnd - this.fileOff) / 8);
@@ -161,7 +157,6 @@ export class CpuPages {
     const o = this.fileOff + 8 - this.compStart;
     const out = d.decompress(this.comp.subarray(o, o + csize), usize);
     this.fileOff += 8 + csize;
-    this.consumed += 8 + csize;
     this.chunksLeft--;
     if (out === undefined) {
       // Skip the frame (its size is known) and go on with the next chunk; its pages are counted as lost here.

@@ -381,10 +381,6 @@ export class TracefsInstance {
     return gone;
   }
 
-  get isRemoved(): boolean {
-    return this.removed;
-  }
-
   private write(rel: string, value: string): void {
     this.writeAbs(join(this.dir, rel), value, rel);
   }

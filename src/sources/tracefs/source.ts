@@ -59,7 +59,7 @@ const DEFAULT_TOTAL_KB = 512 * 1024;
 export function defaultBufferKb(cpus: number): number {
   return Math.max(8192, Math.min(DEFAULT_BUFFER_KB, Math.floor(DEFAULT_TOTAL_KB / Math.max(1, cpus) / 1024) * 1024));
 }
-/** Merge pool per CPU: 8 MiB of sub-buffers. A bigger backlog is read in several steps (`poolFull`). */
+/** Merge pool per CPU: 8 MiB of sub-buffers. A bigger backlog is read in several steps (one pool per cycle). */
 const POOL_BYTES = 8 << 20;
 /** Records with timestamps up to this far before the read cycle's start are released (see the module comment). */
 const SLACK_NS = 5_000_000;
@@ -103,11 +103,6 @@ export class LiveSource implements TraceSource {
   private readonly commCache = new Map<number, string | undefined>();
   private readonly tgidCache = new Map<number, number | undefined>();
   private kallsyms: Kallsyms | undefined;
-  /** Read syscalls made (one per sub-buffer, plus one EAGAIN per CPU per cycle). */
-  reads = 0;
-  cycles = 0;
-  /** Times a CPU's merge pool was full and its reading was deferred to the next cycle. */
-  poolFull = 0;
 
   private constructor(
     private readonly opts: LiveOptions,
@@ -280,7 +275,6 @@ export class LiveSource implements TraceSource {
         const final = this.stopping;
         if (final) inst.stop();
         const now = Number(process.hrtime.bigint() - this.originNs);
-        this.cycles++;
         let more = false;
         let soon = false;
         for (let c = 0; c < cpus; c++) {
@@ -290,13 +284,12 @@ export class LiveSource implements TraceSource {
             // Read the sub-buffer straight into the merger's next free slot: no copy.
             const at = merger.slotFor(c);
             if (at < 0) {
-              this.poolFull++;
+              // This CPU's merge pool is full: read the rest next cycle.
               more = true;
               break;
             }
             let n: number;
             try {
-              this.reads++;
               n = readSync(fds[c], merger.poolOf(c), at, pageSize, null);
             } catch (e) {
               const code = (e as NodeJS.ErrnoException).code;
