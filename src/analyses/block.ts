@@ -3,7 +3,6 @@
  * with the same (dev, sector); key (dev, sector), exact (sectors are 64-bit: flushes carry ~0). Context: device
  * (major,minor), sector, bytes, rwbs, the issuing thread.
  */
-import type { TraceRecord } from '../ftrace/types.ts';
 import type { EventInOptions, LatencyEvent } from '../tracker/tracker.ts';
 import { splitPairKey } from './keys.ts';
 import type { Analysis, AnalysisContext, AnalysisRun, U64 } from './types.ts';
@@ -42,13 +41,12 @@ export const block: Analysis = {
     const secDone = ctx.u64(COMPLETE, 'sector');
     const rwbs = ctx.str(COMPLETE, 'rwbs');
     const sec: U64 = { hi: 0, lo: 0 };
-    let cur: TraceRecord | undefined;
     const t = ctx.tracker<number>((e: LatencyEvent<number>) => {
       const d = e.data ?? 0;
       const tid = tidOf(d);
       // The request is the event's own key: a timeout fires before the record at hand is handled.
       const [dev, sector] = splitPairKey(e.key);
-      const atEnd = e.reason === 'threshold' ? cur : undefined;
+      const atEnd = ctx.endRecord(e);
       ctx.report({
         analysis: 'block',
         reason: e.reason,
@@ -84,7 +82,6 @@ export const block: Analysis = {
           (r) => {
             secDone(r, sec);
             const dev = devDone(r);
-            cur = r;
             const lat = t.eventOutParts(dev, sec.hi, sec.lo, r.ts);
             if (lat >= 0) ctx.pair(lat, tidOf(t.lastData ?? 0), r.cpu, dev);
           },

@@ -122,6 +122,8 @@ export class Engine implements RecordSink {
   private readonly stackFrames = new Uint32Array(MAX_STACK_FRAMES * 2);
   private readonly stackUsers: AnalysisRun[] = [];
   private nextAdvance = Number.NEGATIVE_INFINITY;
+  /** The record being dispatched (`AnalysisContext.endRecord`). */
+  private current: TraceRecord | undefined;
   private readonly granularity: number;
 
   constructor(
@@ -159,15 +161,12 @@ export class Engine implements RecordSink {
       const profileIndex = this.profiles.add(a.name);
       const labels = new Map<number, string>();
       const ctx: AnalysisContext = {
-        schema,
         has,
         int: (e, f) => intReader(fmt(schema, e), f, schema),
         u64: (e, f) => u64Reader(fmt(schema, e), f, schema),
         str: (e, f) => stringReader(fmt(schema, e), f, schema),
         hasField: (e, f) => schema.find(e)?.byName.has(f) === true,
         comms: this.comms,
-        config: { threshold: settings.threshold, timeout: settings.timeout, capacity: opts.capacity ?? 65536 },
-        stacks: this.stacks !== undefined,
         taskState,
         syscallName,
         tracker: <D>(onLatency: (e: LatencyEvent<D>) => void) =>
@@ -189,6 +188,7 @@ export class Engine implements RecordSink {
                   }
                 },
         report: (o) => this.report(o, stateRef.s as AnalysisState),
+        endRecord: (e) => (e.reason === 'threshold' ? this.current : undefined),
       };
       const run = a.setup(ctx);
       const st: AnalysisState = {
@@ -245,6 +245,7 @@ export class Engine implements RecordSink {
     this.records++;
     const ts = r.ts;
     this.now = ts;
+    this.current = r;
     if (ts >= this.nextAdvance) this.advance(ts);
     const id = r.id;
     if (id < this.dispatch.length) this.dispatch[id](r);

@@ -2,7 +2,6 @@
  * Shared by `net-tx` and `net-rx`: a packet's time between two events that name the same `skbaddr` (a 64-bit kernel
  * address, kept exact). Context: device name, length, skbaddr.
  */
-import type { TraceRecord } from '../ftrace/types.ts';
 import type { EventInOptions, LatencyEvent } from '../tracker/tracker.ts';
 import { hex64Key } from './keys.ts';
 import type { Analysis, AnalysisContext, AnalysisRun, U64 } from './types.ts';
@@ -23,9 +22,8 @@ export function netAnalysis(name: string, description: string, begin: string, en
       const lenIn = ctx.int(begin, 'len');
       const devOut = ctx.hasField(end, 'name') ? ctx.str(end, 'name') : undefined;
       const skb: U64 = { hi: 0, lo: 0 };
-      let cur: TraceRecord | undefined;
       const t = ctx.tracker<number>((e: LatencyEvent<number>) => {
-        const atEnd = e.reason === 'threshold' ? cur : undefined;
+        const atEnd = ctx.endRecord(e);
         ctx.report({
           analysis: name,
           reason: e.reason,
@@ -58,7 +56,6 @@ export function netAnalysis(name: string, description: string, begin: string, en
             end,
             (r) => {
               skbOut(r, skb);
-              cur = r;
               const lat = t.eventOutParts(0, skb.hi, skb.lo, r.ts);
               if (lat >= 0) ctx.pair(lat, -1, r.cpu, 0);
             },

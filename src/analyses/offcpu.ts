@@ -5,7 +5,6 @@
  * `sched_waking` of T while it was off the CPU).
  */
 import { formatTaskState } from '../ftrace/format.ts';
-import type { TraceRecord } from '../ftrace/types.ts';
 import type { EventInOptions, LatencyEvent } from '../tracker/tracker.ts';
 import type { Analysis, AnalysisContext, AnalysisRun } from './types.ts';
 
@@ -41,7 +40,6 @@ export const offcpu: Analysis = {
     const prevState = ctx.int(SWITCH, 'prev_state');
     const tsm = ctx.taskState.mask;
     const mask = tsm.mask;
-    let cur: TraceRecord | undefined;
     const t = ctx.tracker<number>((e: LatencyEvent<number>) => {
       const d = e.data ?? 0;
       const st = stateOf(d);
@@ -52,7 +50,7 @@ export const offcpu: Analysis = {
         start: e.start,
         end: e.end,
         latency: e.latency,
-        cpu: e.reason === 'threshold' && cur !== undefined ? cur.cpu : -1,
+        cpu: ctx.endRecord(e)?.cpu ?? -1,
         tid: e.key as number,
         detail: {
           state: (st & mask) !== 0 ? 'blocked' : 'preempted',
@@ -75,7 +73,6 @@ export const offcpu: Analysis = {
           }
           const next = nextPid(r);
           if (next <= 0) return;
-          cur = r;
           const lat = t.eventOutParts(0, 0, next, r.ts);
           if (lat >= 0) ctx.pair(lat, next, r.cpu, 0);
         },

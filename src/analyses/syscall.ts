@@ -5,7 +5,6 @@
  * stateful `getEvent` query of the original module. A task that exits inside a call (`exit_group`) is marked so
  * that it is not reported as a timeout (it will never return); pairing itself stays exactly the definition.
  */
-import type { TraceRecord } from '../ftrace/types.ts';
 import type { EventInOptions, LatencyEvent } from '../tracker/tracker.ts';
 import type { Analysis, AnalysisContext, AnalysisRun } from './types.ts';
 
@@ -40,7 +39,6 @@ export const syscall: Analysis = {
   usesStacks: true,
   setup(ctx: AnalysisContext): AnalysisRun {
     const readId = ctx.int(ENTER, 'id');
-    let cur: TraceRecord | undefined;
     const t = ctx.tracker<number>((e: LatencyEvent<number>) => {
       const d = e.data ?? 0;
       if (e.reason === 'timeout' && exitedOf(d)) return; // exit_group never returns: not a stuck task
@@ -51,7 +49,7 @@ export const syscall: Analysis = {
         start: e.start,
         end: e.end,
         latency: e.latency,
-        cpu: e.reason === 'threshold' && cur !== undefined ? cur.cpu : cpuOf(d),
+        cpu: ctx.endRecord(e)?.cpu ?? cpuOf(d),
         tid: e.key as number,
         detail: { syscall: ctx.syscallName(id), id },
         stack: stackOf(d),
@@ -73,7 +71,6 @@ export const syscall: Analysis = {
         (r) => {
           const tid = r.pid;
           if (tid <= 0) return;
-          cur = r;
           const lat = t.eventOutParts(0, 0, tid, r.ts);
           if (lat >= 0) ctx.pair(lat, tid, r.cpu, idOf(t.lastData ?? 0));
         },

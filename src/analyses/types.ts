@@ -6,7 +6,6 @@
  */
 
 import type { TaskStateMask } from '../ftrace/format.ts';
-import type { EventSchema } from '../ftrace/schema.ts';
 import type { TraceRecord } from '../ftrace/types.ts';
 import type { Tracker } from '../tracker/tracker.ts';
 import type { CommTable } from './comm.ts';
@@ -35,7 +34,7 @@ export interface Outlier {
   start: number;
   end: number;
   latency: number;
-  /** CPU of the end event (for a timeout: of the begin event). */
+  /** CPU of the end event; for a timeout, of the begin event where the analysis keeps it, else -1. */
   cpu: number;
   /** The thread the latency belongs to (-1 when none, e.g. a softirq). */
   tid: number;
@@ -44,22 +43,12 @@ export interface Outlier {
   stack: number;
 }
 
-export interface AnalysisConfig {
-  /** Threshold, ns. */
-  threshold: number;
-  /** Timeout, ns (0 = none). */
-  timeout: number;
-  /** Events in flight at most. */
-  capacity: number;
-}
-
 export interface TaskStateInfo {
   /** Mask of the real task-state bits in `prev_state` (0xff on 6.x kernels), bit of "preempted", and the letters. */
   mask: TaskStateMask;
 }
 
 export interface AnalysisContext {
-  readonly schema: EventSchema;
   /** True when the source has this event (`system:name`). */
   has(event: string): boolean;
   /** Compiled readers; throw `SetupError` naming the event and field when the trace lacks them. */
@@ -70,9 +59,6 @@ export interface AnalysisContext {
   hasField(event: string, field: string): boolean;
   /** Names of threads, fed from comm fields (`observeComm`) and the source. */
   readonly comms: CommTable;
-  readonly config: AnalysisConfig;
-  /** True when stacks were asked for (`--stacks`) and the source can provide them. */
-  readonly stacks: boolean;
   readonly taskState: TaskStateInfo;
   /** Name of a syscall number on the traced machine (falls back to `sys_<n>`). */
   syscallName(id: number): string;
@@ -85,6 +71,11 @@ export interface AnalysisContext {
   pair(latency: number, tid: number, cpu: number, code: number): void;
   /** Reports an outlier (threshold or timeout). */
   report(o: Outlier): void;
+  /**
+   * For a latency reported over threshold: the record at hand, which is the pair's end event (its CPU, its fields).
+   * Undefined for a timeout: it fires as time passes, with no record of its own.
+   */
+  endRecord(e: { reason: 'threshold' | 'timeout' }): TraceRecord | undefined;
 }
 
 /** What `setup` returns: handlers per event, and hooks the engine calls. */

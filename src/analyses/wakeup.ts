@@ -36,19 +36,18 @@ export const wakeup: Analysis = {
     const wokenPid = ctx.int(begin, 'pid');
     const prevPid = ctx.int(SWITCH, 'prev_pid');
     const nextPid = ctx.int(SWITCH, 'next_pid');
-    let cur: TraceRecord | undefined;
     const t = ctx.tracker<number>((e: LatencyEvent<number>) => {
       const d = e.data ?? 0;
       const wt = wakerTidOf(d);
-      const threshold = e.reason === 'threshold' && cur !== undefined;
-      const prev = threshold && cur !== undefined ? prevPid(cur) : -1;
+      const end = ctx.endRecord(e);
+      const prev = end !== undefined ? prevPid(end) : -1;
       ctx.report({
         analysis: 'wakeup',
         reason: e.reason,
         start: e.start,
         end: e.end,
         latency: e.latency,
-        cpu: threshold && cur !== undefined ? cur.cpu : -1,
+        cpu: end !== undefined ? end.cpu : -1,
         tid: e.key as number,
         detail: {
           waker_tid: wt >= 0 ? wt : null,
@@ -76,7 +75,6 @@ export const wakeup: Analysis = {
           if (prev > 0) t.discardParts(0, 0, prev);
           const next = nextPid(r);
           if (next <= 0) return;
-          cur = r;
           const lat = t.eventOutParts(0, 0, next, r.ts);
           if (lat >= 0) ctx.pair(lat, next, r.cpu, 0);
         },
