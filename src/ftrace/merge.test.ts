@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Capture, fixtureSchema, loadCapture } from '../../test/helpers/ftrace-fixture.ts';
 import type { RecordSink } from '../sources/types.ts';
-import { CpuMerger } from './merge.ts';
+import { parseEventFormat } from './format.ts';
+import { CpuMerger, commonFieldsProblem } from './merge.ts';
 import { PageStatus } from './page.ts';
+import { EventSchema } from './schema.ts';
 
 const schema = fixtureSchema();
 
@@ -185,5 +187,31 @@ describe('CpuMerger', () => {
     const growth = process.memoryUsage().heapUsed - before;
     assert.ok(sum !== 0);
     assert.ok(growth < 256 * 1024, `heap grew ${growth} bytes over ${n - n0} records`);
+  });
+});
+
+describe('common field layout', () => {
+  const format = (pidOffset: number) =>
+    parseEventFormat(
+      `name: odd
+ID: 7
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:${pidOffset};\tsize:4;\tsigned:1;
+\tfield:int x;\toffset:12;\tsize:4;\tsigned:1;
+
+print fmt: "x=%d", REC->x
+`,
+      'test',
+    );
+  it('the kernel layout passes; any other is named, and the merger refuses it', () => {
+    assert.equal(commonFieldsProblem(format(4)), undefined);
+    assert.equal(commonFieldsProblem(format(8)), 'common_pid at 8/4, expected 4/4');
+    const odd = new EventSchema([format(8)], 8, true);
+    assert.throws(
+      () => new CpuMerger({ cpus: 1, layout: loadCapture('basic-4k').layout, schema: odd, origin: 0n }),
+      /test:odd: common_pid at 8\/4/,
+    );
   });
 });

@@ -26,7 +26,7 @@ import {
   walkPage,
 } from './page.ts';
 import type { EventSchema } from './schema.ts';
-import type { PageLayout, TraceRecord } from './types.ts';
+import type { EventFormat, PageLayout, TraceRecord } from './types.ts';
 
 export interface CpuMergerOptions {
   /** Number of CPUs (valid cpu arguments are 0 .. cpus-1). */
@@ -338,17 +338,24 @@ export class CpuMerger {
 
 /**
  * The page walker reads `common_type` (u16 at 0) and `common_pid` (s32 at 4) directly, as every kernel since
- * 2.6.31 lays them out (include/linux/trace_events.h `struct trace_entry`). Refuse a schema that says otherwise.
+ * 2.6.31 lays them out (include/linux/trace_events.h `struct trace_entry`). What is wrong with a format that says
+ * otherwise, or undefined. Sources refuse such formats with their own errors; the merger refuses a schema with one.
  */
+export function commonFieldsProblem(f: EventFormat): string | undefined {
+  const type = f.byName.get('common_type');
+  const pid = f.byName.get('common_pid');
+  if (type !== undefined && (type.offset !== 0 || type.size !== 2)) {
+    return `common_type at ${type.offset}/${type.size}, expected 0/2`;
+  }
+  if (pid !== undefined && (pid.offset !== 4 || pid.size !== 4)) {
+    return `common_pid at ${pid.offset}/${pid.size}, expected 4/4`;
+  }
+  return undefined;
+}
+
 function checkCommonFields(schema: EventSchema): void {
   for (const f of schema.formats) {
-    const type = f.byName.get('common_type');
-    const pid = f.byName.get('common_pid');
-    if (type !== undefined && (type.offset !== 0 || type.size !== 2)) {
-      throw new RangeError(`${f.system}:${f.name}: common_type at ${type.offset}/${type.size}, expected 0/2`);
-    }
-    if (pid !== undefined && (pid.offset !== 4 || pid.size !== 4)) {
-      throw new RangeError(`${f.system}:${f.name}: common_pid at ${pid.offset}/${pid.size}, expected 4/4`);
-    }
+    const problem = commonFieldsProblem(f);
+    if (problem !== undefined) throw new RangeError(`${f.system}:${f.name}: ${problem}`);
   }
 }

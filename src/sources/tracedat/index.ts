@@ -13,7 +13,7 @@
 import { open } from 'node:fs/promises';
 import { FormatError, parseEventFormat, parseHeaderEvent, parseHeaderPage } from '../../ftrace/format.ts';
 import { Kallsyms } from '../../ftrace/kallsyms.ts';
-import { CpuMerger } from '../../ftrace/merge.ts';
+import { CpuMerger, commonFieldsProblem } from '../../ftrace/merge.ts';
 import { PageResult, readPageHeader } from '../../ftrace/page.ts';
 import { EventSchema } from '../../ftrace/schema.ts';
 import type { EventFormat, PageLayout } from '../../ftrace/types.ts';
@@ -136,12 +136,8 @@ async function buildSource(
     const source = `${path}@${f.at} ${f.system}`;
     try {
       const ef = parseEventFormat(f.text, f.system, { longSize, source });
-      // The page walker reads common_type (u16 at 0) and common_pid (s32 at 4) directly: refuse other layouts.
-      const type = ef.byName.get('common_type');
-      const pid = ef.byName.get('common_pid');
-      if ((type && (type.offset !== 0 || type.size !== 2)) || (pid && (pid.offset !== 4 || pid.size !== 4))) {
-        throw new FormatError('common_type/common_pid not at 0/2 and 4/4', 0, ef.name, source);
-      }
+      const problem = commonFieldsProblem(ef);
+      if (problem !== undefined) throw new FormatError(problem, 0, ef.name, source);
       formats.push(ef);
     } catch (e) {
       if (e instanceof FormatError) formatErrors.push(e);

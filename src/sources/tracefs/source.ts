@@ -13,7 +13,7 @@ import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { parseEventFormat, parseHeaderPage } from '../../ftrace/format.ts';
 import { Kallsyms } from '../../ftrace/kallsyms.ts';
-import { CpuMerger } from '../../ftrace/merge.ts';
+import { CpuMerger, commonFieldsProblem } from '../../ftrace/merge.ts';
 import { EventSchema } from '../../ftrace/schema.ts';
 import type { EventFormat } from '../../ftrace/types.ts';
 import type { Paths } from '../../paths.ts';
@@ -144,7 +144,10 @@ export class LiveSource implements TraceSource {
         const [sys, name] = ev.split(':');
         const text = inst.readOptional(join('events', sys ?? '', name ?? '', 'format'));
         if (text === undefined) throw new SetupError(`this kernel has no tracepoint ${ev}`);
-        formats.push(parseEventFormat(text, sys, { longSize, source: `events/${sys}/${name}/format` }));
+        const f = parseEventFormat(text, sys, { longSize, source: `events/${sys}/${name}/format` });
+        const problem = commonFieldsProblem(f);
+        if (problem !== undefined) throw new SetupError(`cannot decode ${ev} on this kernel: ${problem}`);
+        formats.push(f);
       }
       const schema = new EventSchema(formats, longSize, le);
       for (const ev of opts.events) inst.enableEvent(ev);
