@@ -7,7 +7,7 @@
 import { Engine } from '../dist/analyses/engine.js';
 import { ANALYSES } from '../dist/analyses/index.js';
 import { openTraceDat } from '../dist/sources/tracedat/index.js';
-import { benchTrace } from './decode.bench.ts';
+import { benchTrace, decodeMerge } from './decode.bench.ts';
 import type { BenchResult } from './util.ts';
 
 async function best(runs: number, fn: () => Promise<number>): Promise<{ rate: number; records: number; ms: number }> {
@@ -22,17 +22,6 @@ async function best(runs: number, fn: () => Promise<number>): Promise<{ rate: nu
     rate = Math.max(rate, (records / dt) * 1000);
   }
   return { rate, records, ms };
-}
-
-async function decodeMerge(path: string): Promise<number> {
-  const src = await openTraceDat(path);
-  let n = 0;
-  await src.run({
-    record() {
-      n++;
-    },
-  });
-  return n;
 }
 
 async function analyze(path: string, noProfiles: boolean): Promise<number> {

@@ -89,7 +89,8 @@ async function decodeOnly(path: string): Promise<number> {
   return n;
 }
 
-async function decodeMerge(path: string): Promise<number> {
+/** Decode + merge of a whole trace.dat into a counting sink (the baseline of the analyze bench too). */
+export async function decodeMerge(path: string): Promise<number> {
   const src = await openTraceDat(path);
   let n = 0;
   await src.run({

@@ -4,26 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
-import { isRoot, type Json, killLiveRuns, LiveRun, runChild } from './live.ts';
+import { isRoot, type Json, killLiveRuns, LiveRun, orphanInstances, runChild } from './live.ts';
 
 const skip = !isRoot && 'needs root (CI runs as root)';
-/** Instances of ours whose process is gone (there must never be any). */
-function leftovers(): string[] {
-  return readdirSync('/sys/kernel/tracing/instances').filter((n) => {
-    const m = /^latency-tracker-(\d+)$/.exec(n);
-    if (m === null) return false;
-    try {
-      process.kill(Number(m[1]), 0);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-}
 const scratch = mkdtempSync(join(process.cwd(), '.lt-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -302,6 +289,6 @@ print(pid)
   });
 
   test('no instance of ours is left', () => {
-    assert.deepEqual(leftovers(), []);
+    assert.deepEqual(orphanInstances(), []);
   });
 });

@@ -3,6 +3,7 @@
  * something, and collect its JSON Lines as they stream.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../bin/latency-tracker.js', import.meta.url));
@@ -118,5 +119,19 @@ export function runChild(cmd: string, args: string[]): Promise<{ pid: number; co
     const c = spawn(cmd, args, { stdio: 'ignore' });
     c.on('error', reject);
     c.on('exit', (code) => resolve({ pid: c.pid as number, code, endedAt: Date.now() }));
+  });
+}
+
+/** Instances of ours whose process is gone (there must never be any). */
+export function orphanInstances(): string[] {
+  return readdirSync('/sys/kernel/tracing/instances').filter((n) => {
+    const m = /^latency-tracker-(\d+)$/.exec(n);
+    if (m === null) return false;
+    try {
+      process.kill(Number(m[1]), 0);
+      return false;
+    } catch {
+      return true;
+    }
   });
 }

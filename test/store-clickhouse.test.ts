@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { chString } from '../src/sinks/store/chsql.ts';
-import { freePort, haveClickHouse, TestClickHouse, TRACKER_PASSWORD } from './clickhouse.ts';
+import { haveClickHouse, TestClickHouse, TRACKER_PASSWORD } from './clickhouse.ts';
 import { isRoot, type Json, LiveRun, runChild } from './live.ts';
+import { freePort, waitFor } from './serve-helpers.ts';
 
 const skip = !isRoot
   ? 'needs root (CI runs as root)'
@@ -20,20 +21,6 @@ const skip = !isRoot
     : false;
 const scratch = mkdtempSync(join(process.cwd(), '.lt-ch-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
-
-/** Waits until `cond()` holds, checking every 100 ms, or fails after `ms`. */
-async function until(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await cond()) return;
-    } catch {
-      // server not answering yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function chArgs(ch: TestClickHouse, store: string): string[] {
   return [
@@ -75,7 +62,7 @@ describe('ClickHouse fleet sink (real server)', { skip }, () => {
       };
       await sleeps(3);
       await run.until(() => run.latencies('syscall').length >= 3, 10_000, '3 outliers on stdout');
-      await until(async () => (await count()) >= 3, 15_000, '3 rows in ClickHouse');
+      await waitFor(async () => ((await count()) >= 3 ? true : undefined), 15_000, '3 rows in ClickHouse', 100);
 
       await ch.stop();
       await sleeps(3);
@@ -85,7 +72,12 @@ describe('ClickHouse fleet sink (real server)', { skip }, () => {
       await ch.start();
       await sleeps(2);
       await run.until(() => run.latencies('syscall').length >= 8, 10_000, '8 outliers on stdout');
-      await until(async () => (await count()) >= run.latencies('syscall').length, 60_000, 'the spooled rows');
+      await waitFor(
+        async () => ((await count()) >= run.latencies('syscall').length ? true : undefined),
+        60_000,
+        'the spooled rows',
+        100,
+      );
       const { code } = await run.stop();
       assert.equal(code, 0, run.stderr);
     } finally {

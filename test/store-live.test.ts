@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isRoot, type Json, LiveRun, parseJsonLine, runChild } from './live.ts';
+import { isRoot, type Json, LiveRun, orphanInstances, parseJsonLine, runChild } from './live.ts';
 
 const BIN = fileURLToPath(new URL('../bin/latency-tracker.js', import.meta.url));
 const skip = !isRoot && 'needs root (CI runs as root)';
@@ -39,19 +39,6 @@ function stored(store: string): Json[] {
 }
 
 const sameOutlier = (a: Json, b: Json) => a.start_ns === b.start_ns && a.end_ns === b.end_ns && a.tid === b.tid;
-
-function ownInstances(): string[] {
-  return readdirSync('/sys/kernel/tracing/instances').filter((n) => {
-    const m = /^latency-tracker-(\d+)$/.exec(n);
-    if (m === null) return false;
-    try {
-      process.kill(Number(m[1]), 0);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-}
 
 describe('live --store', { skip }, () => {
   const store = join(scratch, 'live.duckdb');
@@ -149,7 +136,7 @@ describe('live --store', { skip }, () => {
     const third = await runChild('sleep', ['0.1']);
     assert.equal((await next.exited).code, 0, next.stderr);
     assert.ok(stored(killed).some((r) => r.tid === third.pid));
-    assert.deepEqual(ownInstances(), []);
+    assert.deepEqual(orphanInstances(), []);
   });
 
   test('bad stores: read-only directory, not a database, locked — one line, exit 2, nothing left behind', async () => {
@@ -188,7 +175,7 @@ describe('live --store', { skip }, () => {
     } finally {
       await holder.stop();
     }
-    assert.deepEqual(ownInstances(), []);
+    assert.deepEqual(orphanInstances(), []);
   });
 
   test('store options: bad values are one-line usage errors', async () => {
