@@ -299,12 +299,8 @@ export class Tracker<D = unknown> {
   /** Begins an event. See `EventInResult`. */
   eventIn(key: Key, ts: number, opts?: EventInOptions<D>): EventInResult {
     if (typeof key === 'number' && key >>> 0 === key) return this.eventInParts(0, 0, key, ts, opts);
-    const p = this.parts;
-    if (!splitKey(key, p)) {
-      this.nInvalid++;
-      return 'invalid';
-    }
-    return this.eventInParts(p.k0, p.hi, p.lo, ts, opts);
+    const p = this.keyParts(key);
+    return p === undefined ? 'invalid' : this.eventInParts(p.k0, p.hi, p.lo, ts, opts);
   }
 
   /**
@@ -313,23 +309,15 @@ export class Tracker<D = unknown> {
    */
   eventOut(key: Key, ts: number): number {
     if (typeof key === 'number' && key >>> 0 === key) return this.eventOutParts(0, 0, key, ts);
-    const p = this.parts;
-    if (!splitKey(key, p)) {
-      this.nInvalid++;
-      return -1;
-    }
-    return this.eventOutParts(p.k0, p.hi, p.lo, ts);
+    const p = this.keyParts(key);
+    return p === undefined ? -1 : this.eventOutParts(p.k0, p.hi, p.lo, ts);
   }
 
   /** Takes a reference to an in-flight event, or returns undefined. The caller must `putEvent` it. */
   getEvent(key: Key): EventHandle<D> | undefined {
     if (typeof key === 'number' && key >>> 0 === key) return this.getEventParts(0, 0, key);
-    const p = this.parts;
-    if (!splitKey(key, p)) {
-      this.nInvalid++;
-      return undefined;
-    }
-    return this.getEventParts(p.k0, p.hi, p.lo);
+    const p = this.keyParts(key);
+    return p === undefined ? undefined : this.getEventParts(p.k0, p.hi, p.lo);
   }
 
   /**
@@ -394,12 +382,8 @@ export class Tracker<D = unknown> {
    */
   discard(key: Key): boolean {
     if (typeof key === 'number' && key >>> 0 === key) return this.discardParts(0, 0, key);
-    const p = this.parts;
-    if (!splitKey(key, p)) {
-      this.nInvalid++;
-      return false;
-    }
-    return this.discardParts(p.k0, p.hi, p.lo);
+    const p = this.keyParts(key);
+    return p === undefined ? false : this.discardParts(p.k0, p.hi, p.lo);
   }
 
   /** `discard` with the key given as its exact parts. */
@@ -525,6 +509,14 @@ export class Tracker<D = unknown> {
 
   // ---------------------------------------------------------------------------------------------------------------
   // Internals
+
+  /** A key other than a uint32 (the callers' fast path) as its parts, or undefined (counted as invalid). */
+  private keyParts(key: Key): KeyParts | undefined {
+    const p = this.parts;
+    if (splitKey(key, p)) return p;
+    this.nInvalid++;
+    return undefined;
+  }
 
   /** eventIn of a key already in flight: kept (`exists`) or, with `unique`, replaced. */
   private inExisting(s: number, pos: number, ts: number, opts: EventInOptions<D> | undefined): EventInResult {
