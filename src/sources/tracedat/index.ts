@@ -239,15 +239,18 @@ async function buildSource(
             opts.onProgress(done, total);
           }
         };
-        /** Adds the next page of `s`; false when `s` has no more. */
+        /** Adds the next page of `s` when it is already read; false when `s` must read (or has no more). */
+        const feedNow = (s: CpuPages): boolean => {
+          const n = s.pageBytes();
+          if (n === 0) return false;
+          merger.addPage(s.data.cpu, s.buf, s.pos, n);
+          s.skipPage();
+          return true;
+        };
+        /** Adds the next page of `s`, reading as needed; false when `s` has no more. */
         const feed = async (s: CpuPages): Promise<boolean> => {
           for (;;) {
-            const n = s.pageBytes();
-            if (n > 0) {
-              merger.addPage(s.data.cpu, s.buf, s.pos, n);
-              s.skipPage();
-              return true;
-            }
+            if (feedNow(s)) return true;
             if (s.done) return false;
             await s.fill();
             progress();
@@ -259,7 +262,8 @@ async function buildSource(
           for (let i = 0; i < live.length; i++) {
             const s = live[i];
             while (merger.headTs(s.data.cpu) === Number.POSITIVE_INFINITY) {
-              if (!(await feed(s))) {
+              // Most pages are already read: await (one promise per call) only when a read is due.
+              if (!feedNow(s) && !(await feed(s))) {
                 live.splice(i--, 1);
                 break;
               }
@@ -278,7 +282,7 @@ async function buildSource(
           }
           merger.drain(sink, limit - 1);
           if (merger.freePages(bottleneck.data.cpu) === 0) merger.drain(sink, limit);
-          if (!(await feed(bottleneck))) live.splice(live.indexOf(bottleneck), 1);
+          if (!feedNow(bottleneck) && !(await feed(bottleneck))) live.splice(live.indexOf(bottleneck), 1);
         }
         merger.drain(sink);
         live.length = 0;
