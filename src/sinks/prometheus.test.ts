@@ -64,6 +64,7 @@ function snapshot(): MetricsSnapshot {
     lostUnknown: 1,
     lastReadUnixSeconds: 1700000001,
     history: { size: 10, capacity: 4096, evicted: 0 },
+    store: { queued: 2, dropped: 1 },
     stream: { clients: 1, accepted: 3, rejected: 0, dropped: 1, skipped: 0, sent: 12 },
     http: new Map([
       [404, 2],

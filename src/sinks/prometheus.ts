@@ -74,6 +74,11 @@ class Page {
       .join(',');
     this.lines.push(`${name}${l === '' ? '' : `{${l}}`} ${num(v)}`);
   }
+  /** A family with one unlabeled sample. */
+  scalar(name: string, type: 'counter' | 'gauge', help: string, v: number): void {
+    this.family(name, type, help);
+    this.sample(name, {}, v);
+  }
   raw(text: string): void {
     this.lines.push(text.endsWith('\n') ? text.slice(0, -1) : text);
   }
@@ -159,8 +164,7 @@ export function formatMetrics(m: MetricsSnapshot): string {
     p.sample(`${P}analysis_last_event_timestamp_seconds`, { analysis: a.analysis }, a.lastEventUnixSeconds);
   }
 
-  p.family(`${P}records_total`, 'counter', 'Kernel events read and decoded.');
-  p.sample(`${P}records_total`, {}, m.records);
+  p.scalar(`${P}records_total`, 'counter', 'Kernel events read and decoded.', m.records);
   p.family(`${P}lost_events_total`, 'counter', 'Events the kernel lost (ring-buffer overruns), by CPU.');
   let other = 0;
   m.lostPerCpu.forEach((n, cpu) => {
@@ -168,50 +172,68 @@ export function formatMetrics(m: MetricsSnapshot): string {
     else other += n;
   });
   if (m.lostPerCpu.length > MAX_CPU_SERIES) p.sample(`${P}lost_events_total`, { cpu: 'other' }, other);
-  p.family(`${P}loss_reports_unknown_total`, 'counter', 'Losses the kernel flagged without saying how many events.');
-  p.sample(`${P}loss_reports_unknown_total`, {}, m.lostUnknown);
-  p.family(`${P}last_read_timestamp_seconds`, 'gauge', 'Unix time of the last read of the kernel buffers.');
-  p.sample(`${P}last_read_timestamp_seconds`, {}, m.lastReadUnixSeconds);
+  p.scalar(
+    `${P}loss_reports_unknown_total`,
+    'counter',
+    'Losses the kernel flagged without saying how many events.',
+    m.lostUnknown,
+  );
+  p.scalar(
+    `${P}last_read_timestamp_seconds`,
+    'gauge',
+    'Unix time of the last read of the kernel buffers.',
+    m.lastReadUnixSeconds,
+  );
 
   if (m.history !== undefined) {
-    p.family(`${P}history_outliers`, 'gauge', 'Outliers kept for GET /api/events.');
-    p.sample(`${P}history_outliers`, {}, m.history.size);
-    p.family(`${P}history_capacity`, 'gauge', 'Outliers the history keeps at most.');
-    p.sample(`${P}history_capacity`, {}, m.history.capacity);
-    p.family(`${P}history_evicted_total`, 'counter', 'Outliers pushed out of the history by newer ones.');
-    p.sample(`${P}history_evicted_total`, {}, m.history.evicted);
+    p.scalar(`${P}history_outliers`, 'gauge', 'Outliers kept for GET /api/events.', m.history.size);
+    p.scalar(`${P}history_capacity`, 'gauge', 'Outliers the history keeps at most.', m.history.capacity);
+    p.scalar(
+      `${P}history_evicted_total`,
+      'counter',
+      'Outliers pushed out of the history by newer ones.',
+      m.history.evicted,
+    );
   }
   if (m.store !== undefined) {
-    p.family(`${P}store_queued_outliers`, 'gauge', 'Outliers accepted by the outlier store and not yet committed.');
-    p.sample(`${P}store_queued_outliers`, {}, m.store.queued);
-    p.family(`${P}store_dropped_total`, 'counter', 'Outliers the outlier store dropped (fell behind or failed).');
-    p.sample(`${P}store_dropped_total`, {}, m.store.dropped);
+    p.scalar(
+      `${P}store_queued_outliers`,
+      'gauge',
+      'Outliers accepted by the outlier store and not yet committed.',
+      m.store.queued,
+    );
+    p.scalar(
+      `${P}store_dropped_total`,
+      'counter',
+      'Outliers the outlier store dropped (fell behind or failed).',
+      m.store.dropped,
+    );
   }
 
-  p.family(`${P}stream_clients`, 'gauge', 'Open event streams (GET /api/events/stream).');
-  p.sample(`${P}stream_clients`, {}, m.stream.clients);
-  p.family(`${P}stream_clients_accepted_total`, 'counter', 'Event streams opened.');
-  p.sample(`${P}stream_clients_accepted_total`, {}, m.stream.accepted);
-  p.family(`${P}stream_clients_rejected_total`, 'counter', 'Event streams refused: too many open.');
-  p.sample(`${P}stream_clients_rejected_total`, {}, m.stream.rejected);
-  p.family(`${P}stream_clients_dropped_total`, 'counter', 'Event streams closed because the client read too slowly.');
-  p.sample(`${P}stream_clients_dropped_total`, {}, m.stream.dropped);
-  p.family(`${P}stream_skipped_outliers_total`, 'counter', 'Outliers not streamed during an outlier storm.');
-  p.sample(`${P}stream_skipped_outliers_total`, {}, m.stream.skipped);
-  p.family(`${P}stream_sent_outliers_total`, 'counter', 'Outliers sent on the event streams.');
-  p.sample(`${P}stream_sent_outliers_total`, {}, m.stream.sent);
+  p.scalar(`${P}stream_clients`, 'gauge', 'Open event streams (GET /api/events/stream).', m.stream.clients);
+  p.scalar(`${P}stream_clients_accepted_total`, 'counter', 'Event streams opened.', m.stream.accepted);
+  p.scalar(`${P}stream_clients_rejected_total`, 'counter', 'Event streams refused: too many open.', m.stream.rejected);
+  p.scalar(
+    `${P}stream_clients_dropped_total`,
+    'counter',
+    'Event streams closed because the client read too slowly.',
+    m.stream.dropped,
+  );
+  p.scalar(
+    `${P}stream_skipped_outliers_total`,
+    'counter',
+    'Outliers not streamed during an outlier storm.',
+    m.stream.skipped,
+  );
+  p.scalar(`${P}stream_sent_outliers_total`, 'counter', 'Outliers sent on the event streams.', m.stream.sent);
 
   p.family(`${P}http_responses_total`, 'counter', 'HTTP responses by status code.');
   for (const [code, n] of [...m.http].sort((a, b) => a[0] - b[0]))
     p.sample(`${P}http_responses_total`, { code: String(code) }, n);
 
-  p.family('process_cpu_seconds_total', 'counter', 'User and system CPU time of the daemon.');
-  p.sample('process_cpu_seconds_total', {}, m.process.cpuSeconds);
-  p.family('process_resident_memory_bytes', 'gauge', 'Resident memory of the daemon.');
-  p.sample('process_resident_memory_bytes', {}, m.process.residentBytes);
-  p.family('process_start_time_seconds', 'gauge', 'Unix time the daemon started.');
-  p.sample('process_start_time_seconds', {}, m.process.startUnixSeconds);
-  p.family(`${P}heap_used_bytes`, 'gauge', 'JavaScript heap in use.');
-  p.sample(`${P}heap_used_bytes`, {}, m.process.heapBytes);
+  p.scalar('process_cpu_seconds_total', 'counter', 'User and system CPU time of the daemon.', m.process.cpuSeconds);
+  p.scalar('process_resident_memory_bytes', 'gauge', 'Resident memory of the daemon.', m.process.residentBytes);
+  p.scalar('process_start_time_seconds', 'gauge', 'Unix time the daemon started.', m.process.startUnixSeconds);
+  p.scalar(`${P}heap_used_bytes`, 'gauge', 'JavaScript heap in use.', m.process.heapBytes);
   return p.toString();
 }
