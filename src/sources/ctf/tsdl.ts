@@ -327,19 +327,7 @@ class Parser {
     const values = new Map<string, { v: Value; pos: number }>();
     const types = new Map<string, { t: CtfType; pos: number }>();
     while (!this.is('}')) {
-      if (this.peek().kind === Tok.End) this.fail(this.peek().pos, `unterminated ${kind} block`);
-      if (this.is(';')) {
-        this.next();
-        continue;
-      }
-      if (this.is('typealias')) {
-        this.typealias();
-        continue;
-      }
-      if (this.is('typedef')) {
-        this.typedef();
-        continue;
-      }
+      if (this.skipDeclaration(`${kind} block`)) continue;
       const start = this.peek();
       const path = this.path();
       if (this.is(':=')) {
@@ -396,10 +384,9 @@ class Parser {
     if (uuid) tr.uuid = parseUuid(uuid.v.v.toString()) ?? this.fail(uuid.pos, `bad uuid "${uuid.v.v}"`);
     const bo = values.get('byte_order');
     if (bo) {
-      const s = bo.v.v.toString();
-      if (s === 'le' || s === 'little') tr.byteOrder = 'le';
-      else if (s === 'be' || s === 'big' || s === 'network') tr.byteOrder = 'be';
-      else this.fail(bo.pos, `bad trace byte_order "${s}"`);
+      const order = this.byteOrder(bo);
+      if (order === 'native') this.fail(bo.pos, 'the trace byte_order cannot be "native"');
+      tr.byteOrder = order;
       this.sawByteOrder = true;
     }
     const ph = types.get('packet.header');
@@ -793,25 +780,26 @@ class Parser {
     return { ...found, tagRef: tagRef ?? found.tagRef };
   }
 
+  /**
+   * Inside a `{ ... }` being read: fails at the end of the text, consumes a stray `;` or a type declaration
+   * (`typealias`, `typedef`, which only change the scope), and says whether it did (the caller then loops).
+   */
+  private skipDeclaration(what: string): boolean {
+    if (this.peek().kind === Tok.End) this.fail(this.peek().pos, `unterminated ${what}`);
+    if (this.is(';')) this.next();
+    else if (this.is('typealias')) this.typealias();
+    else if (this.is('typedef')) this.typedef();
+    else return false;
+    return true;
+  }
+
   /** `{ type declarator, declarator; typealias ...; ... }` of a struct or variant. */
   private fieldList(what: string): StructField[] {
     this.expect('{');
     this.pushScope();
     const fields: StructField[] = [];
     while (!this.is('}')) {
-      if (this.peek().kind === Tok.End) this.fail(this.peek().pos, `unterminated ${what}`);
-      if (this.is(';')) {
-        this.next();
-        continue;
-      }
-      if (this.is('typealias')) {
-        this.typealias();
-        continue;
-      }
-      if (this.is('typedef')) {
-        this.typedef();
-        continue;
-      }
+      if (this.skipDeclaration(what)) continue;
       const base = this.typeSpec(true);
       if (this.is(';')) {
         // a named type declared inside a struct, without a field
