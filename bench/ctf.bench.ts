@@ -20,7 +20,8 @@ const DATA = resolve(import.meta.dirname, '../.bench-data');
 /**
  * Writes `copies` back-to-back copies of every stream of `src` into `out`, each copy's 64-bit clock fields (packet
  * `timestamp_begin`/`timestamp_end`, extended event timestamps) shifted by a multiple of 2^27 ns longer than the
- * trace, so compact 27-bit timestamps stay valid and every stream stays in order. Returns the event count.
+ * trace, so compact 27-bit timestamps stay valid and every stream stays in order. The metadata is written last: its
+ * presence marks a complete copy (an interrupted build is redone, not reused).
  */
 export async function buildConcatenatedTrace(src: string, out: string, copies: number): Promise<void> {
   const metaPath = join(src, 'metadata');
@@ -57,7 +58,6 @@ export async function buildConcatenatedTrace(src: string, out: string, copies: n
   const shift = ((maxTs - minTs) / unit + 1n) * unit;
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
-  await copyFile(metaPath, join(out, 'metadata'));
   for (const s of streams) {
     const all = new Uint8Array(s.bytes.length * copies);
     const dv = new DataView(all.buffer);
@@ -69,6 +69,7 @@ export async function buildConcatenatedTrace(src: string, out: string, copies: n
     }
     await writeFile(join(out, s.name), all);
   }
+  await copyFile(metaPath, join(out, 'metadata'));
 }
 
 /** Events/s of one pass, by wall clock and by CPU time (user + system) of this process. */

@@ -56,7 +56,7 @@ export const offcpu: Analysis = {
           state: (st & mask) !== 0 ? 'blocked' : 'preempted',
           prev_state: formatTaskState(st, tsm),
           waker_tid: w >= 0 ? w : null,
-          waker_comm: w > 0 ? (ctx.comms.get(w) ?? null) : w === 0 ? 'swapper' : null,
+          waker_comm: w >= 0 ? (ctx.comms.get(w) ?? null) : null, // tid 0: 'swapper'
         },
         stack: stackOf(d),
       });

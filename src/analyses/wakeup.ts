@@ -51,7 +51,7 @@ export const wakeup: Analysis = {
         tid: e.key as number,
         detail: {
           waker_tid: wt >= 0 ? wt : null,
-          waker_comm: wt > 0 ? (ctx.comms.get(wt) ?? null) : wt === 0 ? 'swapper' : null,
+          waker_comm: wt >= 0 ? (ctx.comms.get(wt) ?? null) : null, // tid 0: 'swapper'
           waker_cpu: wt >= 0 ? wakerCpuOf(d) : null,
           prev_tid: prev >= 0 ? prev : null,
           prev_comm: prev >= 0 ? (ctx.comms.get(prev) ?? null) : null,
