@@ -333,6 +333,14 @@ describe('walkPage record types and statuses (hand-built pages)', () => {
     assert.deepEqual([over.st, over.res.records], [PageStatus.RECORD_OVERRUNS_PAGE, 1]);
     const bad0 = walk(buildPage(T0, [ok, { raw: [0, 2] }]));
     assert.deepEqual([bad0.st, bad0.res.records], [PageStatus.BAD_TYPE0_LENGTH, 1]);
+    // Lengths near 2^32 (type 0 data, type 29 padding) overrun; rounding them up must not wrap to a small step.
+    for (const raw of [
+      [0, 0xfffffffe, 1, 1, 1, 1],
+      [29 | (5 << 5), 0xfffffffd, 1, 1],
+    ]) {
+      const huge = walk(buildPage(T0, [ok, { raw }, ok]));
+      assert.deepEqual([huge.st, huge.res.records], [PageStatus.RECORD_OVERRUNS_PAGE, 1], `raw ${raw}`);
+    }
     const short = walk(buildPage(T0, [{ raw: [1, 0] }, ok]));
     assert.deepEqual([short.st, short.res.shortRecords, short.res.records], [PageStatus.OK, 1, 1]);
     const tiny = walkPage(
@@ -377,7 +385,15 @@ describe('walkPage record types and statuses (hand-built pages)', () => {
       }
       const avail = n % 7 === 0 ? (rand() * 4096) | 0 : 4096;
       seen.add(walkPage(view, 0, avail, LE64, 0, 0, batch, 0, res));
-      assert.ok(res.records <= batch.capacity);
+      // Whatever the damage, every record handed out lies inside the readable part of the page.
+      const extent = Math.min(avail, 4096);
+      for (let i = 0; i < res.records; i++) {
+        const off = batch.off[i];
+        const len = batch.len[i];
+        if (!(off >= LE64.dataOffset && len >= 8 && off + len <= extent)) {
+          assert.fail(`page ${n}: record ${i} at ${off}+${len} outside 16..${extent}`);
+        }
+      }
     }
     assert.ok(seen.size >= 3, `statuses seen: ${[...seen]}`);
   });

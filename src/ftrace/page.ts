@@ -210,10 +210,15 @@ export function walkPage(
         status = PageStatus.BAD_TYPE0_LENGTH;
         break;
       }
+      // Checked before rounding: `(a0 + 3) & ~3` is 32-bit and wraps for a0 near 2^32 (a corrupt length).
+      if (a0 > end - pos - 4) {
+        status = PageStatus.RECORD_OVERRUNS_PAGE;
+        break;
+      }
       plen = a0 - 4;
       payload = pos + 8;
       const next = pos + 4 + ((a0 + 3) & ~3);
-      if (next > end || next < pos) {
+      if (next > end) {
         status = PageStatus.RECORD_OVERRUNS_PAGE;
         break;
       }
@@ -233,7 +238,7 @@ export function walkPage(
         break;
       }
       const a0 = view.getUint32(pos + 4, le);
-      const next = pos + 4 + ((a0 + 3) & ~3);
+      const next = a0 > end - pos - 4 ? end + 1 : pos + 4 + ((a0 + 3) & ~3); // no 32-bit wrap (see type 0)
       if (next > end || next < pos + 8) {
         status = PageStatus.RECORD_OVERRUNS_PAGE;
         break;
