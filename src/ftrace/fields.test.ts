@@ -83,9 +83,12 @@ describe('field readers on live-captured records, checked against the kernel tex
             r.sector(rec, parts);
             const sector = (BigInt(parts.hi) << 32n) | BigInt(parts.lo);
             const dev = r.dev(rec);
-            const head = `${dev >>> 20},${dev & 0xfffff} ${r.rwbs(rec)} ${r.bytes(rec)} () ${sector} + `;
+            // "%d,%d %s %u (%s) %llu + %u %s,%u,%u [%s]": the ioprio as class name, hint, level (6.x kernels).
+            const io = intReader(bi, 'ioprio', schema)(rec);
+            const cls = ['none', 'rt', 'be', 'idle'][io >>> 13] ?? String(io >>> 13);
             ours =
-              t.info.startsWith(head) && t.info.endsWith(`[${r.comm(rec)}]`) ? t.info : `${head}... [${r.comm(rec)}]`;
+              `${dev >>> 20},${dev & 0xfffff} ${r.rwbs(rec)} ${r.bytes(rec)} () ${sector} + ` +
+              `${intReader(bi, 'nr_sector', schema)(rec)} ${cls},${(io >>> 3) & 0x3ff},${io & 7} [${r.comm(rec)}]`;
             break;
           }
           case ks.id: {
