@@ -49,14 +49,14 @@ describe('Kallsyms', () => {
     assert.equal(k.format(0xffffffff, 0x80000000), '0xffffffff80000000'); // below every symbol
   });
 
-  it('treats an all-zero (kptr_restrict) table as restricted and prints addresses', {
-    skip: usable ? false : 'no kallsyms',
-  }, () => {
-    const zeroed = live
-      .split('\n')
-      .slice(0, 5000)
-      .map((l) => l.replace(/^[0-9a-f]+/, (h) => '0'.repeat(h.length)))
-      .join('\n');
+  it('treats an all-zero (kptr_restrict) table as restricted and prints addresses', () => {
+    // What /proc/kallsyms shows an unprivileged reader under kptr_restrict.
+    const zeroed = [
+      '0000000000000000 T _stext',
+      '0000000000000000 t do_one_initcall',
+      '0000000000000000 T schedule',
+      '0000000000000000 t xfs_file_read_iter\t[xfs]',
+    ].join('\n');
     const k = Kallsyms.parse(zeroed);
     assert.equal(k.restricted, true);
     assert.equal(k.size, 0);
