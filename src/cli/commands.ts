@@ -299,8 +299,8 @@ export async function runDump(
     source = live;
   } else {
     if (file === undefined) throw new UsageError('dump needs a FILE (trace.dat or CTF directory) or --live');
-    const progress = progressReporter(`reading ${file}`, false);
-    source = await openTraceFile(file, { buffer: raw.buffer, onProgress: progress.update });
+    // No progress line: the records themselves go to the terminal.
+    source = await openTraceFile(file, { buffer: raw.buffer });
   }
   const ids = new Set<number>();
   for (const e of wanted) {

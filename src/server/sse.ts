@@ -59,7 +59,7 @@ export class SseHub {
     this.maxClients = opts.maxClients ?? 32;
     this.maxQueueBytes = opts.maxQueueBytes ?? 256 * 1024;
     this.maxPending = opts.maxPending ?? 1000;
-    this.heartbeat = setInterval(() => this.broadcast(': ping\n\n', undefined), opts.heartbeatMs ?? 15_000);
+    this.heartbeat = setInterval(() => this.pingAll(), opts.heartbeatMs ?? 15_000);
     this.heartbeat.unref();
   }
 
@@ -132,8 +132,9 @@ export class SseHub {
     }
   }
 
-  private broadcast(text: string, analysis: string | undefined): void {
-    for (const c of this.clients) if (analysis === undefined || c.analysis === analysis) this.write(c, text);
+  /** A comment line to every client: keeps proxies from closing idle streams. */
+  private pingAll(): void {
+    for (const c of this.clients) this.write(c, ': ping\n\n');
   }
 
   private write(c: Client, text: string): void {
