@@ -491,23 +491,12 @@ export class DuckStore {
   }
 }
 
-interface RawOutlier {
-  seq: bigint;
+/** An outlier row as DuckDB hands it back: TIMESTAMP as a Date, BIGINT as a bigint, `reason` as plain text. */
+type RawOutlier = Omit<OutlierRow, 'timeMs' | 'latency_ns' | 'reason'> & {
   time: Date;
-  host: string;
-  analysis: string;
-  reason: string;
-  start_ns: bigint;
-  end_ns: bigint;
   latency_ns: bigint;
-  cpu: number | null;
-  tid: number | null;
-  pid: number | null;
-  comm: string | null;
-  subject: string | null;
-  detail: string;
-  stack: string[] | null;
-}
+  reason: string;
+};
 
 interface RawProfile {
   seq: bigint;

@@ -10,29 +10,24 @@ import type { OutlierRecord } from '../../analyses/engine.ts';
 import type { Detail, DetailValue } from '../../analyses/types.ts';
 import { jsonLine } from '../json.ts';
 
+/** The fields of a JSON Lines record as the tables hold them: `detail` as JSON text, no stack as null. */
+export type StoredFields = Omit<OutlierRecord, 'type' | 'detail' | 'stack'> & {
+  /** `detail` as JSON text (exact integers). */
+  detail: string;
+  /** Symbolized kernel stack, or null when none was captured. */
+  stack: string[] | null;
+};
+
 /** One outlier as stored (both engines). */
-export interface OutlierRow {
+export type OutlierRow = StoredFields & {
   /** Per-store sequence number (assigned by the store, in insertion order; never reused). */
   seq: bigint;
   /** Wall-clock time of the end, ms since the epoch (µs precision kept where the engine has it). */
   timeMs: number;
   host: string;
-  analysis: string;
-  reason: 'threshold' | 'timeout';
-  start_ns: bigint;
-  end_ns: bigint;
-  latency_ns: number;
-  cpu: number | null;
-  tid: number | null;
-  pid: number | null;
-  comm: string | null;
   /** The analysis's own subject: syscall name, softirq action, device or irq (null for wakeup/offcpu). */
   subject: string | null;
-  /** `detail` as JSON text (exact integers). */
-  detail: string;
-  /** Symbolized kernel stack, or null when none was captured. */
-  stack: string[] | null;
-}
+};
 
 /** One profile snapshot: the pairs of one analysis in one interval, with the histogram of their latencies. */
 export interface ProfileRow {
@@ -205,19 +200,7 @@ export function parseDetail(text: string): Detail {
 }
 
 /** The JSON Lines record of a stored row (what `GET /api/events` and `query --json` give back). */
-export function toRecord(r: {
-  analysis: string;
-  reason: string;
-  start_ns: bigint;
-  end_ns: bigint;
-  latency_ns: number;
-  cpu: number | null;
-  tid: number | null;
-  pid: number | null;
-  comm: string | null;
-  detail: string;
-  stack: string[] | null;
-}): OutlierRecord {
+export function toRecord(r: Omit<StoredFields, 'reason'> & { reason: string }): OutlierRecord {
   const rec: OutlierRecord = {
     type: 'latency',
     analysis: r.analysis,
