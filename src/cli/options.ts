@@ -46,6 +46,14 @@ export interface RunOptions {
   groupLimit: number | undefined;
 }
 
+/** Per-analysis threshold and timeout as given on the command line (the engine's `settings`). */
+export function engineSettings(o: RunOptions): Record<string, { threshold?: number; timeout?: number }> {
+  const settings: Record<string, { threshold?: number; timeout?: number }> = {};
+  for (const a of o.analyses)
+    settings[a.name] = { threshold: o.thresholds.get(a.name), timeout: o.timeouts.get(a.name) };
+  return settings;
+}
+
 /** Common group-by fields; analyses add their own (`syscall`, `irq`, `vec`, `dev`). */
 export const COMMON_GROUP_FIELDS = ['comm', 'tid', 'cpu'];
 

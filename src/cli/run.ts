@@ -8,7 +8,7 @@ import { jsonLine } from '../sinks/json.ts';
 import { formatSummary, summaryRecords } from '../sinks/summary.ts';
 import { formatOutlier } from '../sinks/text.ts';
 import type { SourceStats, TraceSource } from '../sources/types.ts';
-import type { RunOptions } from './options.ts';
+import { engineSettings, type RunOptions } from './options.ts';
 
 export interface Output {
   out(text: string): void;
@@ -29,10 +29,7 @@ export function createEngine(
   extra: Partial<EngineOptions> = {},
   tee?: (r: OutlierRecord) => void,
 ): Engine {
-  const settings: Record<string, { threshold?: number; timeout?: number }> = {};
-  for (const a of o.analyses) {
-    settings[a.name] = { threshold: o.thresholds.get(a.name), timeout: o.timeouts.get(a.name) };
-  }
+  const settings = engineSettings(o);
   const show = o.json
     ? (r: OutlierRecord) => io.out(`${jsonLine(r)}\n`)
     : (r: OutlierRecord) => io.out(`${formatOutlier(r)}\n`);

@@ -16,7 +16,7 @@ import { removeAllInstancesSync } from '../sources/tracefs/instance.ts';
 import { LiveSource } from '../sources/tracefs/source.ts';
 import { ensureTracefs, type GlobalOptions, liveEvents, pathsOf, runnable } from './commands.ts';
 import { kernelHas } from './list.ts';
-import { parseRunOptions, type RawOptions, UsageError } from './options.ts';
+import { engineSettings, parseRunOptions, type RawOptions, UsageError } from './options.ts';
 import type { Output } from './run.ts';
 import { openRunStore, type RunStore } from './run-store.ts';
 import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
@@ -84,9 +84,7 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
   }
   let daemon: Daemon;
   try {
-    const settings: Record<string, { threshold?: number; timeout?: number }> = {};
-    for (const a of o.analyses)
-      settings[a.name] = { threshold: o.thresholds.get(a.name), timeout: o.timeouts.get(a.name) };
+    const settings = engineSettings(o);
     daemon = new Daemon({
       source,
       // Every analysis asked for: those this kernel lacks are listed (unavailable, with the reason).

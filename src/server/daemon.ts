@@ -158,21 +158,34 @@ export class Daemon {
     return ANALYSES.map((a) => this.analysisInfo(a.name));
   }
 
+  /** An analysis of the table as the API and `/metrics` both show it: its state when it runs, and its settings. */
+  private stateOf(a: Analysis) {
+    const i = this.engine.states.findIndex((s) => s.analysis === a);
+    const st = i >= 0 ? this.engine.states[i] : undefined;
+    return {
+      st,
+      enabled: st?.enabled ?? false,
+      up: st?.enabled === true && !this.finished,
+      thresholdNs: st?.settings.threshold ?? a.defaultThreshold,
+      timeoutNs: st?.settings.timeout ?? 0,
+      lastEventUnix: i >= 0 ? this.lastEventUnix[i] : 0,
+    };
+  }
+
   analysisInfo(name: string): Record<string, unknown> {
     const a = ANALYSES.find((x) => x.name === name);
     if (a === undefined) throw unknownAnalysis(name);
-    const i = this.engine.states.findIndex((s) => s.analysis === a);
-    const st = i >= 0 ? this.engine.states[i] : undefined;
+    const { st, enabled, up, thresholdNs, timeoutNs, lastEventUnix } = this.stateOf(a);
     const missing = this.engine.skipped.find((s) => s.startsWith(`${a.name}: `));
     const base = {
       analysis: a.name,
       description: a.description,
       available: st !== undefined,
       missing: st !== undefined ? null : missing !== undefined ? missing.slice(a.name.length + 2) : 'not requested',
-      enabled: st?.enabled ?? false,
-      up: st?.enabled === true && !this.finished,
-      threshold_ns: st?.settings.threshold ?? a.defaultThreshold,
-      timeout_ns: st?.settings.timeout ?? 0,
+      enabled,
+      up,
+      threshold_ns: thresholdNs,
+      timeout_ns: timeoutNs,
       default_threshold_ns: a.defaultThreshold,
       events: st?.events ?? [],
     };
@@ -187,7 +200,7 @@ export class Daemon {
       unmatched: s.unmatchedOut,
       table_full: s.full,
       in_flight: s.inFlight,
-      last_event_unix_s: this.lastEventUnix[i] === 0 ? null : this.lastEventUnix[i],
+      last_event_unix_s: lastEventUnix === 0 ? null : lastEventUnix,
     };
   }
 
@@ -249,18 +262,17 @@ export class Daemon {
     return {
       version: this.opts.version,
       analyses: ANALYSES.map((a) => {
-        const i = e.states.findIndex((s) => s.analysis === a);
-        const st = i >= 0 ? e.states[i] : undefined;
+        const { st, enabled, up, thresholdNs, timeoutNs, lastEventUnix } = this.stateOf(a);
         return {
           analysis: a.name,
           available: st !== undefined,
-          enabled: st?.enabled ?? false,
-          up: st?.enabled === true && !this.finished,
-          thresholdNs: st?.settings.threshold ?? a.defaultThreshold,
-          timeoutNs: st?.settings.timeout ?? 0,
+          enabled,
+          up,
+          thresholdNs,
+          timeoutNs,
           histogram: st !== undefined ? e.profiles.total(a.name) : undefined,
           stats: st?.tracker.stats,
-          lastEventUnixSeconds: i >= 0 ? this.lastEventUnix[i] : 0,
+          lastEventUnixSeconds: lastEventUnix,
         };
       }),
       records: e.records,
