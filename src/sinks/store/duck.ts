@@ -27,7 +27,15 @@ import {
 } from '@duckdb/node-api';
 import type { OutlierRecord } from '../../analyses/engine.ts';
 import type { HistoryQuery } from '../../server/history.ts';
-import { DUCK_DDL, type OutlierRow, type ProfileRow, SCHEMA_VERSION, toRecord } from './schema.ts';
+import {
+  DUCK_DDL,
+  DUCK_OUTLIER_COLUMNS,
+  DUCK_PROFILE_COLUMNS,
+  type OutlierRow,
+  type ProfileRow,
+  SCHEMA_VERSION,
+  toRecord,
+} from './schema.ts';
 
 /** A store problem the user can act on: one sentence, exit code 2. */
 export class StoreError extends Error {
@@ -55,44 +63,26 @@ export interface RetentionResult {
   bytes: number;
 }
 
-const OUTLIER_TYPES: DuckDBType[] = [
-  UBIGINT,
-  TIMESTAMP,
-  VARCHAR,
-  VARCHAR,
-  VARCHAR,
-  UBIGINT,
+/** DuckDB types of the SQL type names the tables use (schema.ts), for the appenders' data chunks. */
+const DUCK_TYPES: Record<string, DuckDBType> = {
   UBIGINT,
   BIGINT,
   INTEGER,
-  INTEGER,
-  INTEGER,
-  VARCHAR,
-  VARCHAR,
-  VARCHAR,
-  LIST(VARCHAR),
-];
-const PROFILE_TYPES: DuckDBType[] = [
-  UBIGINT,
-  TIMESTAMP,
   TIMESTAMP,
   VARCHAR,
-  VARCHAR,
-  UBIGINT,
-  BIGINT,
-  BIGINT,
-  UBIGINT,
-  BIGINT,
-  BIGINT,
-  BIGINT,
-  BIGINT,
-  UBIGINT,
-  UBIGINT,
-  UBIGINT,
-  LIST(UBIGINT),
-  LIST(UBIGINT),
-  VARCHAR,
-];
+  'VARCHAR[]': LIST(VARCHAR),
+  'UBIGINT[]': LIST(UBIGINT),
+};
+/** Column types in appender order, read off the DDL's column list (`name TYPE [NOT NULL]`): one list to keep. */
+function columnTypes(columns: readonly string[]): DuckDBType[] {
+  return columns.map((c) => {
+    const t = DUCK_TYPES[c.split(' ')[1]];
+    if (t === undefined) throw new Error(`no DuckDB type for column "${c}"`);
+    return t;
+  });
+}
+const OUTLIER_TYPES = columnTypes(DUCK_OUTLIER_COLUMNS);
+const PROFILE_TYPES = columnTypes(DUCK_PROFILE_COLUMNS);
 /** Rows per row group of the store's tables (the unit in which deleted rows free space). */
 const ROW_GROUP_ROWS = 8192;
 /** DuckDB's data chunk capacity (STANDARD_VECTOR_SIZE). */
