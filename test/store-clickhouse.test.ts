@@ -1,3 +1,4 @@
+// test-timeout: 300s
 /**
  * The fleet sink against a real ClickHouse (Debian's 18.16 server, started here on loopback with a temporary config
  * and data directory): rows arrive; ClickHouse stopped mid-stream and restarted loses and duplicates nothing; a

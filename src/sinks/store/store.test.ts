@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, afterEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { OutlierRecord } from '../../analyses/engine.ts';
@@ -17,6 +17,31 @@ import { OutlierStore } from './store.ts';
 const BIN = fileURLToPath(new URL('../../../bin/latency-tracker.js', import.meta.url));
 const scratch = mkdtempSync(join(process.cwd(), '.lt-store-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
+/**
+ * Every store a test opens, closed after the test whatever it asserted: a store left open (its flush timer, its
+ * worker) keeps this file from ever exiting, and a failed assertion must fail the test, not hang the suite.
+ */
+const opened = new Set<{ close(): Promise<unknown> }>();
+afterEach(async () => {
+  const all = [...opened];
+  opened.clear();
+  await Promise.allSettled(all.map((s) => s.close()));
+});
+function keep<S extends { close(): Promise<unknown> }>(s: S): S {
+  opened.add(s);
+  return s;
+}
+const openOutlierStore = async (o: Parameters<typeof OutlierStore.open>[0]) => keep(await OutlierStore.open(o));
+const openDuckStore = async (o: Parameters<typeof DuckStore.open>[0]) => keep(await DuckStore.open(o));
+/** The error opening a store must give; a store that wrongly opens is kept for `afterEach` to close. */
+async function openError(o: Parameters<typeof OutlierStore.open>[0]): Promise<Error> {
+  const outcome = await OutlierStore.open(o).then(
+    (s) => keep(s) && undefined,
+    (e: Error) => e,
+  );
+  assert.ok(outcome instanceof Error, `opening ${o.path} must fail`);
+  return outcome;
+}
 let n = 0;
 const fresh = () => join(scratch, `s${++n}.duckdb`);
 
@@ -46,7 +71,7 @@ function cli(args: string[]): { code: number | null; stdout: string; stderr: str
 /** A store with known rows at known wall times: 3 minutes, two analyses, three processes. */
 async function reportStore(): Promise<{ path: string; rows: OutlierRow[] }> {
   const path = fresh();
-  const s = await DuckStore.open({ path });
+  const s = await openDuckStore({ path });
   const t0 = Date.UTC(2026, 0, 1, 12, 0, 0);
   const rows: OutlierRow[] = [];
   for (let i = 0; i < 90; i++) {
@@ -87,7 +112,7 @@ async function reportStore(): Promise<{ path: string; rows: OutlierRow[] }> {
 describe('OutlierStore', () => {
   test('every field lands; restart keeps the rows; history pages by end_ns', async () => {
     const path = fresh();
-    const s = await OutlierStore.open({ path, clock: 'now' });
+    const s = await openOutlierStore({ path, clock: 'now' });
     for (let i = 0; i < 10; i++) s.add(outlier(i), 'host-a');
     const early = await s.query({ limit: 100 });
     assert.equal(early.length, 10, 'query sees what was queued before it');
@@ -95,7 +120,7 @@ describe('OutlierStore', () => {
     assert.equal(st.written, 10);
     assert.equal(st.dropped, 0);
 
-    const again = await OutlierStore.open({ path, clock: 'now' });
+    const again = await openOutlierStore({ path, clock: 'now' });
     again.add(outlier(10, { analysis: 'wakeup', detail: { waker_tid: 7, waker_comm: 'kworker/0:1' } }), 'host-a');
     // The OutlierHistory contract (the same as RingHistory's): the newest `limit` that match, newest first.
     const all = await again.query({ limit: 100 });
@@ -123,7 +148,7 @@ describe('OutlierStore', () => {
   });
 
   test('bounded: beyond maxQueued outliers are dropped and counted, never buffered', async () => {
-    const s = await OutlierStore.open({ path: fresh(), maxQueued: 100, clock: 'now' });
+    const s = await openOutlierStore({ path: fresh(), maxQueued: 100, clock: 'now' });
     for (let i = 0; i < 1000; i++) s.add(outlier(i), 'h');
     const st = await s.close();
     assert.equal(st.written + st.dropped, 1000);
@@ -133,18 +158,18 @@ describe('OutlierStore', () => {
 
   test('an unflushed queue is written by close (what SIGTERM does)', async () => {
     const path = fresh();
-    const s = await OutlierStore.open({ path, flushIntervalMs: 60_000, clock: 'now' });
+    const s = await openOutlierStore({ path, flushIntervalMs: 60_000, clock: 'now' });
     for (let i = 0; i < 50; i++) s.add(outlier(i), 'h');
     assert.equal((await s.stats()).written, 0, 'nothing committed before the interval');
     assert.equal((await s.close()).written, 50);
-    const r = await DuckStore.open({ path, readOnly: true });
+    const r = await openDuckStore({ path, readOnly: true });
     assert.equal((await r.history({ limit: 1000 })).length, 50);
     r.closeNow();
   });
 
   test('retention by age deletes old rows (outliers and snapshots)', async () => {
     const path = fresh();
-    const s = await DuckStore.open({ path, retentionDays: 1 });
+    const s = await openDuckStore({ path, retentionDays: 1 });
     const now = Date.now();
     s.appendOutliers([toRow(outlier(1), 'h', now - 3 * 86_400_000), toRow(outlier(2), 'h', now - 1000)]);
     const r = await s.retention(now);
@@ -160,7 +185,7 @@ describe('OutlierStore', () => {
     const path = fresh();
     // DuckDB frees space per row group (8192 rows, here ~0.3 MiB): the limit is well above one.
     const limit = 2 * 1024 * 1024;
-    const s = await DuckStore.open({ path, retentionBytes: limit });
+    const s = await openDuckStore({ path, retentionBytes: limit });
     const now = Date.now();
     // Random stacks do not compress: ~35 bytes per row.
     const rows: OutlierRow[] = [];
@@ -181,11 +206,11 @@ describe('OutlierStore', () => {
     assert.equal(Number(kept[0].n), 120_000 - r.outliers);
     await s.close();
     // Emptied by age retention (three days later), the store still never reuses a seq.
-    const again = await DuckStore.open({ path, retentionDays: 1 });
+    const again = await openDuckStore({ path, retentionDays: 1 });
     await again.retention(now + 3 * 86_400_000);
     assert.equal((await again.history({ limit: 10 })).length, 0);
     await again.close();
-    const third = await DuckStore.open({ path });
+    const third = await openDuckStore({ path });
     const next = third.appendOutliers([toRow(outlier(0), 'h', now)]);
     assert.equal(next, last + 1n);
     await third.close();
@@ -194,14 +219,12 @@ describe('OutlierStore', () => {
   test('a file that is not a DuckDB database: one clear sentence', async () => {
     const path = fresh();
     writeFileSync(path, 'this is not a database'.repeat(1000));
-    await assert.rejects(OutlierStore.open({ path }), (e: Error) => {
-      assert.ok(e instanceof StoreError);
-      assert.equal(
-        e.message,
-        `store ${path} is not a readable DuckDB database (corrupt, or another kind of file): move it away or choose another path`,
-      );
-      return true;
-    });
+    const e = await openError({ path });
+    assert.ok(e instanceof StoreError);
+    assert.equal(
+      e.message,
+      `store ${path} is not a readable DuckDB database (corrupt, or another kind of file): move it away or choose another path`,
+    );
     const q = cli(['query', '--store', path]);
     assert.equal(q.code, 2);
     assert.equal(q.stderr.split('\n').length, 2, q.stderr);
@@ -223,23 +246,25 @@ describe('OutlierStore', () => {
   test('a store locked by another process: one clear sentence naming the process', async () => {
     const path = fresh();
     (await DuckStore.open({ path })).closeNow();
+    // The holder keeps its instance and connection referenced: a collected instance releases the lock.
     const holder = spawn(
       process.execPath,
       [
         '-e',
-        `import('@duckdb/node-api').then(async (m) => { await m.DuckDBInstance.create(${JSON.stringify(path)}); process.stdout.write('held\\n'); setInterval(() => {}, 1000); })`,
+        `import('@duckdb/node-api').then(async (m) => { const db = await m.DuckDBInstance.create(${JSON.stringify(path)}); globalThis.held = [db, await db.connect()]; process.stdout.write('held\\n'); setInterval(() => {}, 1000); })`,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'], cwd: process.cwd() },
     );
     try {
-      await new Promise<void>((resolve) => holder.stdout?.once('data', () => resolve()));
-      await assert.rejects(OutlierStore.open({ path }), (e: Error) => {
-        assert.equal(
-          e.message,
-          `store ${path} is in use by another process (pid ${holder.pid}, ${process.execPath}): one process at a time can open it`,
-        );
-        return true;
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout?.once('data', () => resolve());
+        holder.once('exit', (code) => reject(new Error(`the lock holder exited (${code}) before holding the store`)));
       });
+      const outcome = await openError({ path });
+      assert.equal(
+        outcome.message,
+        `store ${path} is in use by another process (pid ${holder.pid}, ${process.execPath}): one process at a time can open it`,
+      );
       const q = cli(['query', '--store', path]);
       assert.equal(q.code, 2);
       assert.match(
@@ -263,13 +288,10 @@ describe('OutlierStore', () => {
     }
     try {
       const path = join(dir, 'x.duckdb');
-      await assert.rejects(OutlierStore.open({ path }), (e: Error) => {
-        assert.match(
-          e.message,
-          /^cannot write store .*\/ro\/x\.duckdb: .*\/ro is not writable \((read-only file system|permission denied)\)$/,
-        );
-        return true;
-      });
+      assert.match(
+        (await openError({ path })).message,
+        /^cannot write store .*\/ro\/x\.duckdb: .*\/ro is not writable \((read-only file system|permission denied)\)$/,
+      );
       assert.equal(existsSync(path), false);
     } finally {
       if (root) spawnSync('umount', [dir]);

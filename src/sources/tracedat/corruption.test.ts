@@ -1,3 +1,4 @@
+// test-timeout: 300s
 /**
  * Damaged trace.dat files: the shared fixture (v7 zstd and v6) truncated at every section boundary and at a few
  * hundred random offsets, and with random bytes flipped (seeded). Every case must end, within a time bound, either
