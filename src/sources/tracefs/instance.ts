@@ -227,7 +227,9 @@ export class TracefsInstance {
         if (!Number.isInteger(kb) || kb < 4 || kb > 1024 || (kb & (kb - 1)) !== 0) {
           throw new SetupError(`sub-buffer size must be a power of two between 4 and 1024 KiB, got ${kb}`);
         }
-        inst.write('buffer_subbuf_size_kb', String(kb));
+        // Larger sub-buffers only save reads: a kernel that refuses the change (6.18.44 answers EPERM) keeps its
+        // own size, which is read back below and used as is.
+        inst.writeQuiet('buffer_subbuf_size_kb', String(kb));
       }
       if (opts.bufferKb !== undefined) {
         const kb = opts.bufferKb;
