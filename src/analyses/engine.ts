@@ -9,6 +9,7 @@ import { intReader, stringReader, u64Reader } from '../ftrace/fields.ts';
 import { parseTaskStateMask } from '../ftrace/format.ts';
 import type { EventSchema } from '../ftrace/schema.ts';
 import { stackReader } from '../ftrace/stack.ts';
+import { GENERIC_SYSCALLS, X86_64_SYSCALLS } from '../ftrace/syscall-names.ts';
 import type { TraceRecord } from '../ftrace/types.ts';
 import { SetupError } from '../sources/errors.ts';
 import type { RecordSink, TraceSource } from '../sources/types.ts';
@@ -17,7 +18,6 @@ import { CommTable } from './comm.ts';
 import { commObservers } from './comm-events.ts';
 import { Profiles } from './profiles.ts';
 import { StackTable } from './stacks.ts';
-import { GENERIC_SYSCALLS, X86_64_SYSCALLS } from './syscall-names.ts';
 import type { Analysis, AnalysisContext, AnalysisRun, Detail, Outlier } from './types.ts';
 
 export interface AnalysisSettings {

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ANALYSES } from '../analyses/index.ts';
 import type { Paths } from '../paths.ts';
-import { formatDuration } from './duration.ts';
+import { durationText } from '../sinks/durations.ts';
 
 /** True when the running kernel has tracepoint `system:name` (looked up in the top-level tracefs). */
 export function kernelHas(paths: Paths): (event: string) => boolean {
@@ -43,7 +43,7 @@ export function formatList(rows: ListRow[]): string {
   const lines: string[] = [];
   for (const r of rows) {
     const mark = r.available ? 'yes' : 'no ';
-    lines.push(`${r.analysis.padEnd(14)} ${mark}  threshold ${formatDuration(r.threshold_ns)}`);
+    lines.push(`${r.analysis.padEnd(14)} ${mark}  threshold ${durationText(r.threshold_ns)}`);
     lines.push(`    ${r.description}`);
     lines.push(`    events: ${r.events.join(', ')}`);
     if (r.missing !== null) lines.push(`    unavailable: ${r.missing}`);

@@ -5,7 +5,7 @@
 
 import type { OutlierRecord } from '../analyses/engine.ts';
 import type { DetailValue } from '../analyses/types.ts';
-import { formatDuration } from '../cli/duration.ts';
+import { formatDuration } from './durations.ts';
 
 /** `SEC.NSEC` of an absolute nanosecond time, exact. */
 export function formatTimestamp(ns: bigint): string {
@@ -27,7 +27,7 @@ export function formatOutlier(o: OutlierRecord): string {
     `comm=${o.comm === null ? '?' : value(o.comm)}`,
     `tid=${o.tid ?? '?'}`,
     `cpu=${o.cpu ?? '?'}`,
-    `${o.reason === 'timeout' ? 'in flight for' : 'latency'}=${formatDuration(o.latency_ns)}`,
+    `${o.reason === 'timeout' ? 'in_flight' : 'latency'}=${formatDuration(o.latency_ns)}`,
     `start=${formatTimestamp(o.start_ns)}`,
   ];
   for (const [k, v] of Object.entries(o.detail)) parts.push(`${k}=${value(v)}`);

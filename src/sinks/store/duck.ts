@@ -26,7 +26,7 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import type { OutlierRecord } from '../../analyses/engine.ts';
-import type { HistoryQuery } from '../../server/history.ts';
+import type { HistoryQuery } from '../history.ts';
 import {
   DUCK_DDL,
   DUCK_OUTLIER_COLUMNS,

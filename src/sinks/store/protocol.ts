@@ -1,6 +1,6 @@
 /** Messages between `OutlierStore` (main thread) and the store worker (`worker.ts`). */
 import type { OutlierRecord } from '../../analyses/engine.ts';
-import type { HistoryQuery } from '../../server/history.ts';
+import type { HistoryQuery } from '../history.ts';
 import type { ClickHouseOptions, ShipperStats } from './clickhouse.ts';
 import type { DuckStoreOptions } from './duck.ts';
 import type { OutlierBatch, ProfileRow } from './schema.ts';

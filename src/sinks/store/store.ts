@@ -16,7 +16,7 @@
 import { hostname } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { OutlierRecord } from '../../analyses/engine.ts';
-import type { HistoryQuery, OutlierHistory, StoreCounters } from '../../server/history.ts';
+import type { HistoryQuery, OutlierHistory, StoreCounters } from '../history.ts';
 import type { ClickHouseOptions } from './clickhouse.ts';
 import { StoreError } from './duck.ts';
 import type { WorkerInit, WorkerReply, WorkerRequest, WorkerStats } from './protocol.ts';
