@@ -13,7 +13,7 @@ import type { Profile } from '../histogram/profile.ts';
 import { type Paths, resolvePaths } from '../paths.ts';
 import { jsonLine } from '../sinks/json.ts';
 import { type CtfSource, formatRecord as formatCtfRecord, openCtfTrace } from '../sources/ctf/index.ts';
-import { SetupError } from '../sources/errors.ts';
+import { SetupError, systemErrorText } from '../sources/errors.ts';
 import { openTraceDat } from '../sources/tracedat/index.ts';
 import { commFilter, tidFilter } from '../sources/tracefs/filters.ts';
 import { mountTracefs } from '../sources/tracefs/mount.ts';
@@ -65,7 +65,7 @@ export async function openTraceFile(
   try {
     st = statSync(path);
   } catch (e) {
-    throw new SetupError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new SetupError(`cannot open ${path}: ${systemErrorText(e)}`);
   }
   if (st.isDirectory()) return openCtfTrace(path);
   return openTraceDat(path, { buffer: opts.buffer, onProgress: opts.onProgress });
@@ -98,7 +98,10 @@ export async function runAnalyze(
   const has = (e: string) => source.schema.find(e) !== undefined;
   const analyses = runnable(o, names.length > 0, has, file);
   const engine = createEngine(source, o, io, analyses);
-  if (!o.json) io.out(`Analyzing ${file} (${source.cpus} CPUs): ${analyses.map((a) => a.name).join(', ')}.\n`);
+  if (!o.json)
+    io.out(
+      `Analyzing ${file} (${source.cpus} CPU${source.cpus === 1 ? '' : 's'}): ${analyses.map((a) => a.name).join(', ')}.\n`,
+    );
   const stats = await source.run(engine);
   progress.end();
   finishRun(engine, stats, o, io);

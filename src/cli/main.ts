@@ -9,7 +9,7 @@ import { resolvePaths } from '../paths.ts';
 import { StoreError } from '../sinks/store/duck.ts';
 import { REPORT_NAMES } from '../sinks/store/reports.ts';
 import { DEFAULT_STORE_PATH } from '../sinks/store/store.ts';
-import { SetupError } from '../sources/errors.ts';
+import { isSystemError, SetupError, systemErrorText } from '../sources/errors.ts';
 import { profileOfTrace, runAnalyze, runDump, runLive } from './commands.ts';
 import { formatList, kernelHas, listAnalyses } from './list.ts';
 import { collect, groupFields, UsageError } from './options.ts';
@@ -52,7 +52,7 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version')
     .option('--tracefs <DIR>', 'tracefs mount point (default /sys/kernel/tracing)')
     .option('--procfs <DIR>', 'procfs mount point (default /proc)')
-    .configureOutput({ outputError: (str, write) => write(str) })
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'latency-tracker: ')) })
     .exitOverride();
 
   commonOptions(
@@ -210,6 +210,12 @@ export async function main(argv: string[]): Promise<number> {
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) return 2;
     if (err instanceof UsageError || err instanceof SetupError || err instanceof StoreError) {
       process.stderr.write(`latency-tracker: ${err.message}\n`);
+      return 2;
+    }
+    if (isSystemError(err)) {
+      // An operating-system error nothing above explained: what it means and on which path, never its code.
+      const path = (err as NodeJS.ErrnoException).path;
+      process.stderr.write(`latency-tracker: ${path !== undefined ? `${path}: ` : ''}${systemErrorText(err)}\n`);
       return 2;
     }
     const named = err as Error & { offset?: number };

@@ -13,7 +13,7 @@ import { compareRowToJSON, renderCompareTable } from '../histogram/render.ts';
 import { WINDOW_NAMES } from '../histogram/windows.ts';
 import { jsonLine } from '../sinks/json.ts';
 import { shortNs } from '../sinks/summary.ts';
-import { SetupError } from '../sources/errors.ts';
+import { SetupError, systemErrorText } from '../sources/errors.ts';
 import type { Output } from './run.ts';
 
 /**
@@ -36,7 +36,7 @@ export function writeProfile(path: string, p: Profile): void {
   try {
     writeFileSync(path, `${profileToJSON(p)}\n`);
   } catch (e) {
-    throw new SetupError(`cannot write profile ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new SetupError(`cannot write profile ${path}: ${systemErrorText(e)}`);
   }
 }
 
@@ -46,7 +46,7 @@ function readProfileFile(path: string): Profile | undefined {
   try {
     st = statSync(path);
   } catch (e) {
-    throw new SetupError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new SetupError(`cannot open ${path}: ${systemErrorText(e)}`);
   }
   if (st.isDirectory()) return undefined;
   const fd = readFileSync(path);

@@ -11,7 +11,7 @@ import { createApiServer } from '../server/http.ts';
 import { checkToken, DEFAULT_LISTEN, isLoopback, parseListen } from '../server/listen.ts';
 import { StaticFiles } from '../server/static.ts';
 import { DEFAULT_STORE_PATH } from '../sinks/store/store.ts';
-import { SetupError } from '../sources/errors.ts';
+import { SetupError, systemErrorText } from '../sources/errors.ts';
 import { removeAllInstancesSync } from '../sources/tracefs/instance.ts';
 import { LiveSource } from '../sources/tracefs/source.ts';
 import { ensureTracefs, type GlobalOptions, liveEvents, pathsOf, runnable } from './commands.ts';
@@ -115,8 +115,7 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     daemon.close();
     source.instance.remove();
     await store?.close(undefined);
-    const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new SetupError(`cannot listen on ${raw.listen ?? DEFAULT_LISTEN} (${code})`);
+    throw new SetupError(`cannot listen on ${raw.listen ?? DEFAULT_LISTEN}: ${systemErrorText(e)}`);
   }
   const addr = server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : listen.port;

@@ -15,6 +15,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { jsonLine } from '../sinks/json.ts';
+import { systemErrorText } from '../sources/errors.ts';
 import { type Daemon, PROFILE_WINDOWS, type ProfileWindow } from './daemon.ts';
 import { ApiError } from './errors.ts';
 import { hostOfHeader, isLoopback } from './listen.ts';
@@ -137,7 +138,7 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
     req.on('error', (e) => {
       if (!done) {
         done = true;
-        reject(new ApiError(400, `request body could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`));
+        reject(new ApiError(400, `request body could not be read (${systemErrorText(e)})`));
       }
     });
   });

@@ -8,6 +8,7 @@ import { OVERFLOW_GROUP } from '../histogram/groups.ts';
 import type { Histogram } from '../histogram/histogram.ts';
 import { bucketValue } from '../histogram/layout.ts';
 import type { SourceStats } from '../sources/types.ts';
+import { durationText } from './durations.ts';
 
 const QS = [50, 90, 99, 99.9] as const;
 
@@ -47,6 +48,11 @@ export function log2Histogram(h: Histogram, unit: 'usecs' | 'nsecs' = 'usecs'): 
   return `${lines.join('\n')}\n`;
 }
 
+/** `text` in at most `width` columns: cut with an ellipsis when longer, so a cut name never reads as a whole one. */
+export function cut(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+}
+
 function statsRow(label: string, h: Histogram, width: number): string {
   const ps = h.count > 0 ? h.percentiles(QS as unknown as number[]) : [Number.NaN, Number.NaN, Number.NaN, Number.NaN];
   const cells = [
@@ -56,7 +62,7 @@ function statsRow(label: string, h: Histogram, width: number): string {
     ...ps.map((p) => (h.count > 0 ? shortNs(p) : '-')),
     h.count > 0 ? shortNs(h.max) : '-',
   ];
-  return `${label.slice(0, width).padEnd(width)}${cells.map((c) => c.padStart(8)).join('')}\n`;
+  return `${cut(label, width).padEnd(width)}${cells.map((c) => c.padStart(8)).join('')}\n`;
 }
 
 const HEADER = ['count', 'min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max'];
@@ -69,7 +75,7 @@ export function formatSummary(engine: Engine, stats: SourceStats): string {
     const name = st.analysis.name;
     const h = engine.profiles.total(name);
     const t = st.tracker.stats;
-    text += `\n${name}: ${h.count} pairs, threshold ${shortNs(st.tracker.threshold)}: ${t.overThreshold} over`;
+    text += `\n${name}: ${h.count} pairs, threshold ${durationText(st.tracker.threshold)}: ${t.overThreshold} over`;
     text += `, ${t.timeouts} timeouts, ${t.unmatchedOut} unmatched, ${t.replaced} replaced`;
     text += lost > 0 ? `, ${lost} events lost\n` : '\n';
     text += `${''.padEnd(14)}${HEADER.map((c) => c.padStart(8)).join('')}\n`;

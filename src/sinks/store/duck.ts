@@ -26,6 +26,7 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import type { OutlierRecord } from '../../analyses/engine.ts';
+import { systemErrorText } from '../../sources/errors.ts';
 import type { HistoryQuery } from '../history.ts';
 import {
   DUCK_DDL,
@@ -121,9 +122,7 @@ function checkWritable(path: string): void {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o750 });
     } catch (e) {
-      throw new StoreError(
-        `cannot create the directory ${dir} for store ${path}: ${(e as NodeJS.ErrnoException).code}`,
-      );
+      throw new StoreError(`cannot create the directory ${dir} for store ${path}: ${systemErrorText(e)}`);
     }
   }
   try {
@@ -134,9 +133,7 @@ function checkWritable(path: string): void {
     accessSync(dir, constants.W_OK);
   } catch (e) {
     if (e instanceof StoreError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EROFS' ? 'read-only file system' : code === 'EACCES' ? 'permission denied' : code;
-    throw new StoreError(`cannot write store ${path}: ${dir} is not writable (${why})`);
+    throw new StoreError(`cannot write store ${path}: ${dir} is not writable (${systemErrorText(e)})`);
   }
 }
 

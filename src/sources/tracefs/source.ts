@@ -17,7 +17,7 @@ import { CpuMerger, commonFieldsProblem } from '../../ftrace/merge.ts';
 import { EventSchema } from '../../ftrace/schema.ts';
 import type { EventFormat } from '../../ftrace/types.ts';
 import type { Paths } from '../../paths.ts';
-import { SetupError } from '../errors.ts';
+import { SetupError, systemErrorText } from '../errors.ts';
 import type { RecordSink, SourceStats, Symbolizer, TraceSource } from '../types.ts';
 import { TracefsInstance, tracefsCpus } from './instance.ts';
 
@@ -297,7 +297,7 @@ export class LiveSource implements TraceSource {
             } catch (e) {
               const code = (e as NodeJS.ErrnoException).code;
               if (code === 'EAGAIN' || code === 'EWOULDBLOCK') drained[c] = 1;
-              else throw new SetupError(`reading cpu${c}/trace_pipe_raw failed (${code ?? String(e)})`);
+              else throw new SetupError(`reading cpu${c}/trace_pipe_raw failed (${systemErrorText(e)})`);
               break;
             }
             if (n <= 0) {
