@@ -151,6 +151,7 @@ export function buildProgram(): Command {
     .option('-a, --analysis <NAME>', 'only this analysis (repeatable)', collect)
     .addOption(new Option('--group-by <FIELD>', 'for traces: also compare per group').choices(groupFields()))
     .option('--json', 'JSON Lines, one object per compared row')
+    .option('--no-fail', 'exit 0 even when a percentile regressed (default: exit 1 then, like diff)')
     .action(async (baseline: string, current: string, opts) => {
       process.exitCode = await runCompare(baseline, current, opts, stdio, profileOfTrace);
     });

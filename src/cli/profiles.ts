@@ -6,7 +6,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Engine } from '../analyses/engine.ts';
 import { ANALYSES } from '../analyses/index.ts';
-import { compareProfiles } from '../histogram/compare.ts';
+import { compareProfiles, type GroupMismatch } from '../histogram/compare.ts';
 import type { Histogram } from '../histogram/histogram.ts';
 import { type Profile, profileFromJSON, profileToJSON } from '../histogram/profile.ts';
 import { compareRowToJSON, renderCompareTable } from '../histogram/render.ts';
@@ -61,12 +61,13 @@ function readProfileFile(path: string): Profile | undefined {
 
 /**
  * `compare BASELINE CURRENT`: each side a profile file (from `--profile-out`) or a trace (analyzed here, all
- * analyses, every pair). Prints the per-analysis table with a verdict per percentile, or JSON Lines.
+ * analyses, every pair). Prints the per-analysis table with a verdict per percentile, or JSON Lines. Exits like
+ * `diff`: 1 when a percentile of some row regressed significantly, 0 otherwise (always 0 with `--no-fail`).
  */
 export async function runCompare(
   baseline: string,
   current: string,
-  raw: { json?: boolean; groupBy?: string; analysis?: string[] },
+  raw: { json?: boolean; groupBy?: string; analysis?: string[]; fail?: boolean },
   io: Output,
   analyzeTrace: (path: string, groupBy: string | undefined) => Promise<Profile>,
 ): Promise<number> {
@@ -79,14 +80,24 @@ export async function runCompare(
     }
     for (const p of [a, b]) for (const k of [...p.analyses.keys()]) if (!raw.analysis.includes(k)) p.analyses.delete(k);
   }
-  const rows = compareProfiles(a, b);
+  const mismatched: GroupMismatch[] = [];
+  const rows = compareProfiles(a, b, undefined, mismatched);
   if (rows.length === 0) throw new SetupError('the two sides have no analysis in common');
+  if (mismatched.length > 0) {
+    const by = (g: string | null) => (g === null ? 'no groups' : `groups by ${g}`);
+    const m = mismatched[0];
+    io.err(
+      `latency-tracker: the baseline has ${by(m.a)} and the current has ${by(m.b)} ` +
+        `(${mismatched.map((x) => x.analysis).join(', ')}): only the totals are compared\n`,
+    );
+  }
   if (raw.json) for (const r of rows) io.out(`${jsonLine(compareRowToJSON(r))}\n`);
   else {
     io.out(`baseline: ${describe(baseline, a)}\ncurrent:  ${describe(current, b)}\n\n`);
     io.out(renderCompareTable(rows));
   }
-  return 0;
+  const regressed = rows.some((r) => r.percentiles.some((p) => p.verdict === 'regressed'));
+  return regressed && raw.fail !== false ? 1 : 0;
 }
 
 function describe(path: string, p: Profile): string {
