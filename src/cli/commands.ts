@@ -1,7 +1,7 @@
 /**
  * `live`, `analyze` and `dump`: option checking, opening the source, running, exit codes.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMM_EVENTS } from '../analyses/comm-events.ts';
 import { Engine } from '../analyses/engine.ts';
@@ -14,13 +14,14 @@ import { type Paths, resolvePaths } from '../paths.ts';
 import { jsonLine } from '../sinks/json.ts';
 import { type CtfSource, formatRecord as formatCtfRecord, openCtfTrace } from '../sources/ctf/index.ts';
 import { SetupError, systemErrorText } from '../sources/errors.ts';
+import { describeNonTrace } from '../sources/sniff.ts';
 import { openTraceDat } from '../sources/tracedat/index.ts';
 import { commFilter, tidFilter } from '../sources/tracefs/filters.ts';
 import { mountTracefs } from '../sources/tracefs/mount.ts';
 import { LiveSource } from '../sources/tracefs/source.ts';
 import type { RecordSink, TraceSource } from '../sources/types.ts';
 import { parseDuration } from './duration.ts';
-import { kernelHas } from './list.ts';
+import { kernelHas, resolveLiveEvent } from './list.ts';
 import { parseRunOptions, type RawOptions, type RunOptions, UsageError } from './options.ts';
 import { formatWindows, runProfile, windowRecords, writeProfile } from './profiles.ts';
 import { createEngine, finishRun, type Output } from './run.ts';
@@ -56,7 +57,11 @@ function progressReporter(label: string, enabled: boolean): { update(done: numbe
   };
 }
 
-/** Opens a trace file (trace.dat) or trace directory (LTTng CTF). */
+/**
+ * Opens a trace file (trace.dat) or trace directory (LTTng CTF, or a directory holding a `trace.dat`, as
+ * `trace-cmd record` leaves one). A file that is something else (ftrace or `trace-cmd report` text, systrace HTML,
+ * a compressed file, ...) is named in one sentence with what to do instead.
+ */
 export async function openTraceFile(
   path: string,
   opts: { buffer?: string; onProgress?(done: number, total: number): void },
@@ -67,8 +72,36 @@ export async function openTraceFile(
   } catch (e) {
     throw new SetupError(`cannot open ${path}: ${systemErrorText(e)}`);
   }
-  if (st.isDirectory()) return openCtfTrace(path);
-  return openTraceDat(path, { buffer: opts.buffer, onProgress: opts.onProgress });
+  let file = path;
+  if (st.isDirectory()) {
+    const inside = join(path, 'trace.dat');
+    if (existsSync(join(path, 'metadata')) || !existsSync(inside) || !statSync(inside).isFile()) {
+      return openCtfTrace(path);
+    }
+    file = inside;
+  }
+  const what = describeNonTrace(file, readHead(file, 64 * 1024));
+  if (what !== undefined) throw new SetupError(what);
+  return openTraceDat(file, { buffer: opts.buffer, onProgress: opts.onProgress });
+}
+
+/** The first `n` bytes of a file (fewer when it is shorter). */
+function readHead(path: string, n: number): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new SetupError(`cannot open ${path}: ${systemErrorText(e)}`);
+  }
+  try {
+    const buf = new Uint8Array(n);
+    const got = readSync(fd, buf, 0, n, 0);
+    return buf.subarray(0, got);
+  } catch (e) {
+    throw new SetupError(`cannot read ${path}: ${systemErrorText(e)}`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Splits the requested analyses into runnable ones, refusing named ones the source cannot serve. */
@@ -285,7 +318,7 @@ export async function runDump(
       throw new UsageError(`--count: '${raw.count}' is not a positive integer`);
     limit = Number(raw.count);
   }
-  const wanted = raw.event ?? [];
+  const wanted = [...(raw.event ?? [])];
   for (const e of wanted)
     if (!/^([a-z0-9_]+:)?[a-z0-9_]+$/.test(e)) throw new UsageError(`--event: bad event name '${e}'`);
   let source: TraceSource;
@@ -295,10 +328,12 @@ export async function runDump(
     if (wanted.length === 0) throw new UsageError('--live needs the events to record (-e system:name, repeatable)');
     const paths = pathsOf(raw);
     ensureTracefs(paths);
-    const has = kernelHas(paths);
-    for (const e of wanted)
-      if (!e.includes(':') || !has(e)) throw new SetupError(`this kernel has no tracepoint ${e} (use system:name)`);
-    live = LiveSource.open({ paths, events: wanted });
+    for (let i = 0; i < wanted.length; i++) {
+      const full = resolveLiveEvent(paths, wanted[i]);
+      if (typeof full !== 'string') throw new SetupError(full.error);
+      wanted[i] = full;
+    }
+    live = LiveSource.open({ paths, events: [...new Set(wanted)] });
     source = live;
   } else {
     if (file === undefined) throw new UsageError('dump needs a FILE (trace.dat or CTF directory) or --live');

@@ -191,7 +191,9 @@ export function buildProgram(): Command {
       if (opts.json) for (const r of rows) stdio.out(`${JSON.stringify({ type: 'analysis', ...r })}\n`);
       else stdio.out(formatList(rows));
       if (has === undefined)
-        stdio.err(`latency-tracker: cannot read ${paths.tracefs} (run as root): availability unknown\n`);
+        stdio.err(
+          `latency-tracker: cannot read ${paths.tracefs} (run as root to see which analyses this kernel supports): KERNEL ? = unknown\n`,
+        );
     });
   return program;
 }

@@ -49,7 +49,7 @@ describe('settings are printed as --threshold takes them', () => {
     const r = run('list', '--tracefs', '/nonexistent');
     assert.equal(r.status, 0, r.stderr);
     for (const a of ANALYSES) {
-      const m = new RegExp(`^${a.name}\\s.*threshold (\\S+)`, 'm').exec(r.stdout);
+      const m = new RegExp(`^${a.name} +\\S+ +(\\S+)$`, 'm').exec(r.stdout);
       assert.ok(m !== null, `${a.name} in ${r.stdout}`);
       assert.equal(parseDuration(m[1]), a.defaultThreshold, m[0]);
     }
