@@ -36,6 +36,8 @@ export interface EngineOptions {
   tids?: ReadonlySet<number>;
   /** Only pairs of threads with this comm (`--comm`). */
   comm?: string;
+  /** Only pairs attributed to these CPUs (`-C`; the pair's `cpu`). Pairs with no CPU are kept. */
+  cpus?: ReadonlySet<number>;
   /** The source filtered events by comm already (live): threads whose name is unknown are kept. */
   commFilteredInKernel?: boolean;
   /** `--group-by` field: `comm`, `tid`, `cpu`, or an analysis's own (`syscall`, `irq`, `vec`, `dev`). */
@@ -180,10 +182,13 @@ export class Engine implements RecordSink {
         pair:
           opts.noProfiles === true
             ? () => {}
-            : opts.tids === undefined && opts.comm === undefined && opts.groupBy === undefined
+            : opts.tids === undefined &&
+                opts.comm === undefined &&
+                opts.cpus === undefined &&
+                opts.groupBy === undefined
               ? (latency) => this.profiles.record(profileIndex, latency, undefined, this.now)
               : (latency, tid, cpu, code) => {
-                  if (this.wants(tid)) {
+                  if (this.wants(tid, cpu)) {
                     this.profiles.record(profileIndex, latency, this.groupKey(a, labels, tid, cpu, code), this.now);
                   }
                 },
@@ -370,8 +375,9 @@ export class Engine implements RecordSink {
     this.owners[f.id]?.push(owner);
   }
 
-  private wants(tid: number): boolean {
+  private wants(tid: number, cpu: number): boolean {
     const o = this.opts;
+    if (o.cpus !== undefined && cpu >= 0 && !o.cpus.has(cpu)) return false;
     if (o.tids !== undefined && tid >= 0 && !o.tids.has(tid)) return false;
     if (o.comm !== undefined && tid >= 0) {
       const c = this.comms.get(tid);
@@ -410,7 +416,7 @@ export class Engine implements RecordSink {
   }
 
   private report(o: Outlier, st: AnalysisState): void {
-    if (!this.wants(o.tid)) return;
+    if (!this.wants(o.tid, o.cpu)) return;
     st.outliers++;
     const comm = o.tid >= 0 ? (this.comms.get(o.tid) ?? null) : null;
     const rec: OutlierRecord = {

@@ -23,7 +23,7 @@ import type { RecordSink, TraceSource } from '../sources/types.ts';
 import { parseDuration } from './duration.ts';
 import { kernelHas, resolveLiveEvent } from './list.ts';
 import { parseRunOptions, type RawOptions, type RunOptions, UsageError } from './options.ts';
-import { formatWindows, runProfile, windowRecords, writeProfile } from './profiles.ts';
+import { formatInterval, intervalRecords, runProfile, writeProfile } from './profiles.ts';
 import { createEngine, finishRun, type Output } from './run.ts';
 import { openRunStore, type RunStore } from './run-store.ts';
 import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
@@ -131,10 +131,12 @@ export async function runAnalyze(
   const has = (e: string) => source.schema.find(e) !== undefined;
   const analyses = runnable(o, names.length > 0, has, file);
   const engine = createEngine(source, o, io, analyses);
-  if (!o.json)
-    io.out(
-      `Analyzing ${file} (${source.cpus} CPU${source.cpus === 1 ? '' : 's'}): ${analyses.map((a) => a.name).join(', ')}.\n`,
-    );
+  if (!o.json) {
+    const header = `Analyzing ${file} (${source.cpus} CPU${source.cpus === 1 ? '' : 's'}): ${analyses.map((a) => a.name).join(', ')}.\n`;
+    // With --folded, stdout carries only the folded lines (for flamegraph.pl).
+    if (o.folded) io.err(header);
+    else io.out(header);
+  }
   const stats = await source.run(engine);
   progress.end();
   finishRun(engine, stats, o, io);
@@ -242,6 +244,8 @@ export async function runLive(
     const d = parseDuration(raw.interval);
     if (typeof d === 'string') throw new UsageError(`--interval: ${d}`);
     if (d < 100e6) throw new UsageError(`--interval: at least 100ms, got '${raw.interval}'`);
+    if (o.folded)
+      throw new UsageError('--interval prints tables as it goes, --folded only stacks at the end: not both');
     interval = d;
   }
   const paths = pathsOf(raw);
@@ -277,13 +281,18 @@ export async function runLive(
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   const timer = o.duration !== undefined ? setTimeout(stop, o.duration / 1e6) : undefined;
+  // -i: every interval, the figures of the pairs that ended in it (like `runqlat 2`).
+  let lastTick = process.hrtime.bigint();
+  if (interval !== undefined) engine.profiles.trackIntervals();
   const ticker =
     interval === undefined
       ? undefined
       : setInterval(() => {
           const now = process.hrtime.bigint();
-          if (o.json) for (const rec of windowRecords(engine, now)) io.out(`${jsonLine(rec)}\n`);
-          else io.out(formatWindows(engine, new Date().toTimeString().slice(0, 8)));
+          const spanNs = Number(now - lastTick);
+          lastTick = now;
+          if (o.json) for (const rec of intervalRecords(engine, now, spanNs)) io.out(`${jsonLine(rec)}\n`);
+          else io.out(formatInterval(engine, new Date().toTimeString().slice(0, 8), spanNs));
         }, interval / 1e6);
   let code = 0;
   try {
@@ -291,7 +300,7 @@ export async function runLive(
     const running = source.run(engine);
     store?.start(engine);
     const header = `Tracing ${analyses.map((a) => a.name).join(', ')}... Hit Ctrl-C to end.\n`;
-    if (o.json) io.err(header);
+    if (o.json || o.folded) io.err(header);
     else io.out(header);
     const stats = await running;
     finishRun(engine, stats, o, io);

@@ -38,7 +38,11 @@ function commonOptions(c: Command): Command {
     .option('--json', 'JSON Lines on stdout (one object per outlier, then summaries)')
     .option('--summary', 'statistics at the end: counts, percentiles, log2 histogram')
     .addOption(new Option('--group-by <FIELD>', 'per-group statistics in the summary').choices(groupFields()))
-    .option('--group-limit <N>', 'distinct groups kept per analysis before the overflow group (default 256)');
+    .option('--group-limit <N>', 'distinct groups kept per analysis before the overflow group (default 256)')
+    .option('-C, --cpu <CPUS>', 'only pairs on these CPUs, e.g. 0,2-3 (repeatable)', collect)
+    .option('-T, --timestamps', 'wall-clock time (HH:MM:SS.us) on each outlier line')
+    .option('-m, --milliseconds', 'the summary histogram in milliseconds')
+    .option('--folded', 'folded stacks for flame graphs at the end (like offcputime -f), instead of outlier lines');
 }
 
 export function buildProgram(): Command {

@@ -119,3 +119,62 @@ describe('sources', () => {
     assert.match(r.stdout, /lttng:kmem_kfree: call_site=0xbf083b00 ptr=0xcdeb5c00$/m);
   });
 });
+
+describe('bcc/perf habits on a trace', () => {
+  test('--folded: only folded lines on stdout, adding up to the outliers they fold', () => {
+    const f = run('analyze', VM, 'offcpu', '--folded', '-t', '10ms');
+    assert.equal(f.status, 0, f.stderr);
+    assert.match(f.stderr, /^Analyzing /, 'the header on stderr');
+    const lines = f.stdout.trim().split('\n');
+    assert.ok(lines.length > 3);
+    let folded = 0;
+    for (const l of lines) {
+      assert.match(l, /^offcpu;[^; ]+(;[^; ]+)* \d+$/, l);
+      folded += Number(l.split(' ').pop());
+    }
+    assert.ok(
+      lines.some((l) => /;schedule;__schedule \d+$/.test(l)),
+      'stacks, outermost first',
+    );
+    const j = run('analyze', VM, 'offcpu', '--json', '-t', '10ms');
+    const us = j.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .reduce((a, o) => a + o.latency_ns / 1000, 0);
+    assert.ok(Math.abs(folded - us) <= lines.length, `folded ${folded} us, outliers ${us} us`);
+  });
+  test('-C: the pairs of each CPU add up to all pairs', () => {
+    const count = (...cpu: string[]) => {
+      const r = run('analyze', VM, 'syscall', '-t', '1h', '--json', '--summary', ...cpu);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout.trim()).count as number;
+    };
+    const c0 = count('-C', '0');
+    const c1 = count('-C', '1');
+    assert.ok(c0 > 0 && c1 > 0);
+    assert.equal(c0 + c1, count());
+    assert.equal(count('-C', '0-1'), count());
+    const bad = run('analyze', VM, '-C', 'x');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /^latency-tracker: --cpu: 'x' is not a CPU number/);
+  });
+  test('-m: the summary histogram in milliseconds', () => {
+    const r = run('analyze', VM, 'syscall', '-t', '1h', '--summary', '-m');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^ +msecs +: count +distribution$/m);
+    assert.match(r.stdout, /^ +2048 -> 4095 +: 3 /m, 'the two 3 s sleeps and the 2.9 s wait4');
+  });
+  test('-T and unix: LTTng traces carry the wall clock, trace.dat files do not (one line, exit 2)', () => {
+    const ctf = join(TRACES, 'lttng-many-threads');
+    const t = run('analyze', ctf, 'syscall', '-T', '-t', '60ms');
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout, /^syscall_latency: time=\d\d:\d\d:22\.798393, comm=xchat, tid=856, /m);
+    const j = run('analyze', ctf, 'syscall', '--json', '-t', '60ms');
+    assert.equal(JSON.parse(j.stdout.split('\n')[0]).unix, 1457113582.798393);
+    const dat = run('analyze', VM, 'syscall', '-T');
+    assert.equal(dat.status, 2);
+    assert.match(dat.stderr.trim(), /^latency-tracker: -T: this tracedat trace has no wall-clock reference/);
+    assert.equal(JSON.parse(run('analyze', VM, 'syscall', '-t', '1s', '--json').stdout.split('\n')[0]).unix, undefined);
+  });
+});

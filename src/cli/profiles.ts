@@ -10,7 +10,6 @@ import { compareProfiles, type GroupMismatch } from '../histogram/compare.ts';
 import type { Histogram } from '../histogram/histogram.ts';
 import { type Profile, profileFromJSON, profileToJSON } from '../histogram/profile.ts';
 import { compareRowToJSON, renderCompareTable } from '../histogram/render.ts';
-import { WINDOW_NAMES } from '../histogram/windows.ts';
 import { jsonLine } from '../sinks/json.ts';
 import { shortNs } from '../sinks/summary.ts';
 import { SetupError, systemErrorText } from '../sources/errors.ts';
@@ -114,37 +113,44 @@ function cells(h: Histogram): string {
     .join('');
 }
 
-/** The `live --interval` table: per analysis, the last 1 min / 5 min / 1 h (like `runqlat 10`, with percentiles). */
-export function formatWindows(engine: Engine, clock: string): string {
-  let text = `\n${clock}\n${'window'.padEnd(22)}${['count', 'p50', 'p90', 'p99', 'p99.9', 'max'].map((c) => c.padStart(8)).join('')}\n`;
+/**
+ * The `live --interval` table: per analysis, the pairs that ended during the last interval (`spanNs` long): count
+ * and percentiles, like `runqlat 2` prints each interval's own histogram.
+ */
+export function formatInterval(engine: Engine, clock: string, spanNs: number): string {
+  let text = `\n${clock}  (last ${(spanNs / 1e9).toFixed(1)}s)\n`;
+  text += `${'analysis'.padEnd(16)}${['count', 'p50', 'p90', 'p99', 'p99.9', 'max'].map((c) => c.padStart(8)).join('')}\n`;
   for (const st of engine.states) {
     const name = st.analysis.name;
-    for (const w of WINDOW_NAMES) text += `${`${name} ${w}`.padEnd(22)}${cells(engine.profiles.window(name, w))}\n`;
+    text += `${name.padEnd(16)}${cells(engine.profiles.takeInterval(name))}\n`;
   }
   return text;
 }
 
-/** The `live --interval` lines as JSON: one `window` record per analysis and window. */
-export function windowRecords(engine: Engine, tsNs: bigint): object[] {
+/**
+ * The `live --interval` lines as JSON: one `interval` record per analysis, the pairs that ended in the last
+ * `interval_ns` before `ts_ns` (the kernel's mono clock), with `unix` (wall clock, seconds) of `ts_ns`.
+ */
+export function intervalRecords(engine: Engine, tsNs: bigint, spanNs: number): object[] {
   const out: object[] = [];
+  const off = engine.source.unixOffsetNs;
   for (const st of engine.states) {
     const name = st.analysis.name;
-    for (const w of WINDOW_NAMES) {
-      const h = engine.profiles.window(name, w);
-      const ps = h.count > 0 ? h.percentiles([50, 90, 99, 99.9]) : [null, null, null, null];
-      out.push({
-        type: 'window',
-        analysis: name,
-        window: w,
-        ts_ns: tsNs,
-        count: h.count,
-        p50_ns: ps[0],
-        p90_ns: ps[1],
-        p99_ns: ps[2],
-        p999_ns: ps[3],
-        max_ns: h.count > 0 ? h.max : null,
-      });
-    }
+    const h = engine.profiles.takeInterval(name);
+    const ps = h.count > 0 ? h.percentiles([50, 90, 99, 99.9]) : [null, null, null, null];
+    out.push({
+      type: 'interval',
+      analysis: name,
+      ts_ns: tsNs,
+      unix: off === undefined ? null : Number((tsNs + off) / 1000n) / 1e6,
+      interval_ns: spanNs,
+      count: h.count,
+      p50_ns: ps[0],
+      p90_ns: ps[1],
+      p99_ns: ps[2],
+      p999_ns: ps[3],
+      max_ns: h.count > 0 ? h.max : null,
+    });
   }
   return out;
 }

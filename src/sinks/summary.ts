@@ -23,9 +23,9 @@ export function shortNs(ns: number): string {
   return `${(ns / 1e9).toFixed(3)}s`;
 }
 
-/** bcc-style log2 histogram of a latency histogram, in microseconds. */
-export function log2Histogram(h: Histogram, unit: 'usecs' | 'nsecs' = 'usecs'): string {
-  const div = unit === 'usecs' ? 1000 : 1;
+/** bcc-style log2 histogram of a latency histogram, in microseconds (or ms, `-m`, or ns). */
+export function log2Histogram(h: Histogram, unit: 'usecs' | 'msecs' | 'nsecs' = 'usecs'): string {
+  const div = unit === 'msecs' ? 1e6 : unit === 'usecs' ? 1000 : 1;
   const bins: number[] = [];
   h.forEachBucket((i, count) => {
     const v = Math.floor(bucketValue(i) / div);
@@ -67,8 +67,8 @@ function statsRow(label: string, h: Histogram, width: number): string {
 
 const HEADER = ['count', 'min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max'];
 
-/** The human summary of every analysis that ran. */
-export function formatSummary(engine: Engine, stats: SourceStats): string {
+/** The human summary of every analysis that ran; the histograms in `unit` (`-m`: msecs). */
+export function formatSummary(engine: Engine, stats: SourceStats, unit: 'usecs' | 'msecs' = 'usecs'): string {
   let text = '';
   const lost = stats.lostPerCpu.reduce((a, b) => a + b, 0);
   for (const st of engine.states) {
@@ -92,7 +92,7 @@ export function formatSummary(engine: Engine, stats: SourceStats): string {
         text += ` in ${OVERFLOW_GROUP}, ${gs.overflowRecords} pairs; raise --group-limit)\n`;
       }
     }
-    if (h.count > 0) text += log2Histogram(h);
+    if (h.count > 0) text += log2Histogram(h, unit);
   }
   return text;
 }

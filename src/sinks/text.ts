@@ -20,10 +20,22 @@ function value(v: DetailValue): string {
   return String(v);
 }
 
-/** The outlier's line(s): the header line, then one indented line per stack frame. */
-export function formatOutlier(o: OutlierRecord): string {
+/** Local wall-clock time of a Unix time in ns, `HH:MM:SS.uuuuuu` (the `-T` column of the bcc tools, with µs). */
+export function wallClockText(unixNs: bigint): string {
+  const d = new Date(Number(unixNs / 1_000_000n));
+  const two = (n: number) => String(n).padStart(2, '0');
+  const us = (((unixNs % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n) / 1000n;
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${us.toString().padStart(6, '0')}`;
+}
+
+/**
+ * The outlier's line(s): the header line, then one indented line per stack frame. `time` (`-T`), when given, is the
+ * wall-clock time of the start, shown first.
+ */
+export function formatOutlier(o: OutlierRecord, time?: string): string {
   const what = o.reason === 'timeout' ? 'timeout' : 'latency';
   const parts = [
+    ...(time !== undefined ? [`time=${time}`] : []),
     `comm=${o.comm === null ? '?' : value(o.comm)}`,
     `tid=${o.tid ?? '?'}`,
     `cpu=${o.cpu ?? '?'}`,

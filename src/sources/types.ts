@@ -28,6 +28,12 @@ export interface TraceSource {
   readonly originNs: bigint;
   /** Trace clock name (`mono`, `local`, `boot`, ...). */
   readonly clock: string;
+  /**
+   * Added to an absolute time of this source, gives Unix time (ns): known live (the mono clock against the wall
+   * clock at start) and for LTTng traces whose clock has an epoch offset; undefined when the trace has no wall-clock
+   * reference (trace.dat's mono/local clocks).
+   */
+  readonly unixOffsetNs?: bigint;
   /** Machine architecture when known (`x86_64`, `aarch64`, `arm`), for syscall names. */
   readonly arch: string | undefined;
   /** Command name of a thread known from outside the events (trace.dat cmdlines, CTF statedump, /proc). */

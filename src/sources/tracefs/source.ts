@@ -94,6 +94,8 @@ export class LiveSource implements TraceSource {
   readonly schema: EventSchema;
   readonly cpus: number;
   originNs = 0n;
+  /** Unix time minus the mono clock, taken when tracing starts. */
+  unixOffsetNs: bigint | undefined = undefined;
   readonly instance: TracefsInstance;
   private readonly pageSize: number;
   private readonly layout;
@@ -263,6 +265,7 @@ export class LiveSource implements TraceSource {
       let ownTids = this.ownTids();
       if (this.opts.excludeSelf !== false) inst.setNotracePids(ownTids);
       this.originNs = process.hrtime.bigint();
+      this.unixOffsetNs = BigInt(Date.now()) * 1_000_000n - this.originNs;
       const merger = new CpuMerger({
         cpus,
         layout: this.layout,
