@@ -173,6 +173,7 @@ export function buildProgram(): Command {
     .option('--last <DURATION>', 'only the last DURATION (e.g. 1h)')
     .option('--limit <N>', 'rows (top), processes per analysis, subjects per interval (p99); default 20')
     .option('--every <DURATION>', 'interval of the over-time reports (default 1m)')
+    .option('--token <TOKEN>', 'token of the daemon holding the store, if it has one (or LATENCY_TRACKER_TOKEN)')
     .action(async (report: string | undefined, opts) => {
       process.exitCode = await runQueryCommand(report, opts, stdio);
     });

@@ -4,12 +4,14 @@
  * events and removes its tracefs instance, and the process exits 0.
  */
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ANALYSES } from '../analyses/index.ts';
 import { Daemon } from '../server/daemon.ts';
 import { createApiServer } from '../server/http.ts';
 import { checkToken, DEFAULT_LISTEN, isLoopback, parseListen } from '../server/listen.ts';
 import { StaticFiles } from '../server/static.ts';
+import { removeServeNote, serveNotePath, writeServeNote } from '../sinks/store/serve-note.ts';
 import { DEFAULT_STORE_PATH } from '../sinks/store/store.ts';
 import { SetupError, systemErrorText } from '../sources/errors.ts';
 import { removeAllInstancesSync } from '../sources/tracefs/instance.ts';
@@ -128,12 +130,14 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     if (stopping) {
       // A second signal: leave now, cleaning up the instance.
       removeAllInstancesSync();
+      if (storeOpts !== undefined) removeServeNote(storeOpts.store.path);
       process.exit(1);
     }
     stopping = true;
     forced = setTimeout(() => {
       io.err('latency-tracker: shutdown took too long; leaving without a full flush\n');
       removeAllInstancesSync();
+      if (storeOpts !== undefined) removeServeNote(storeOpts.store.path);
       process.exit(1);
     }, SHUTDOWN_MS);
     forced.unref();
@@ -154,6 +158,14 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     for (const s of daemon.engine.skipped) io.out(`  not available: ${s}\n`);
     io.out(`Dashboard: ${base}/${token !== undefined ? '  (log in once with /?token=YOUR_TOKEN)' : ''}\n`);
     io.out(`Metrics:   ${base}/metrics\n`);
+    if (storeOpts !== undefined) {
+      const path = resolve(storeOpts.store.path);
+      // `query` finds this daemon through the note and asks it (the store admits one process at a time).
+      const noted = writeServeNote(path, base);
+      io.out(
+        `Store:     ${path}${noted ? ' (latency-tracker query asks this daemon while it runs)' : ` (cannot write ${serveNotePath(path)}: query cannot reach this daemon)`}\n`,
+      );
+    } else io.out('Store:     none (--no-store): outliers are kept in memory only\n');
     const stats = await running.catch((e) => {
       server.close();
       server.closeAllConnections();
@@ -164,6 +176,7 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     if (lost > 0) io.err(`latency-tracker: the kernel lost ${lost} events while serving\n`);
   } finally {
     // Everything buffered reaches the store before we leave (the forced exit still bounds the shutdown).
+    if (storeOpts !== undefined) removeServeNote(storeOpts.store.path);
     if (store !== undefined) code = await store.close(daemon.engine);
     if (forced !== undefined) clearTimeout(forced);
     process.off('SIGINT', shutdown);

@@ -22,6 +22,9 @@ import { SseHub, type SseOptions } from './sse.ts';
 /** Largest threshold or timeout accepted at run time: 1 h, the histograms' range. */
 export const MAX_SETTING_NS = 3_600_000_000_000;
 export const PROFILE_WINDOWS = ['1m', '5m', '1h', 'all'] as const;
+/** Longest statement and most rows `POST /api/query` takes and returns. */
+const MAX_SQL = 4000;
+const MAX_SQL_ROWS = 10_000;
 export type ProfileWindow = (typeof PROFILE_WINDOWS)[number];
 
 /** What can change the kernel side at run time (the live source). */
@@ -253,6 +256,34 @@ export class Daemon {
   async events(q: { analysis?: string; since?: bigint; limit: number }): Promise<OutlierRecord[]> {
     if (q.analysis !== undefined && ANALYSES.every((a) => a.name !== q.analysis)) throw unknownAnalysis(q.analysis);
     return this.history.query(q);
+  }
+
+  /**
+   * One read-only SQL statement on the daemon's store, for `latency-tracker query` (the store admits one process):
+   * `{columns, types, rows}` with rows as arrays, timestamps as ISO strings, integers exact.
+   */
+  async sql(text: string): Promise<Record<string, unknown>> {
+    const h = this.history;
+    if (h.sql === undefined) throw new ApiError(409, 'this daemon keeps no store (--no-store): nothing to query');
+    if (text.length > MAX_SQL) throw new ApiError(413, `the statement is over ${MAX_SQL} characters`);
+    let r: Awaited<ReturnType<NonNullable<OutlierHistory['sql']>>>;
+    try {
+      r = await h.sql(text, MAX_SQL_ROWS);
+    } catch (e) {
+      throw new ApiError(400, String((e as Error)?.message ?? e).split('\n')[0]);
+    }
+    // Timestamps as ISO text, 64-bit integers as decimal text (exact; the client revives them by column type).
+    const cell = (v: unknown): unknown =>
+      v instanceof Date
+        ? v.toISOString()
+        : typeof v === 'bigint'
+          ? v.toString()
+          : Array.isArray(v)
+            ? v.map(cell)
+            : v === undefined
+              ? null
+              : v;
+    return { columns: r.columns, types: r.types, rows: r.rows.map((row) => r.columns.map((c) => cell(row[c]))) };
   }
 
   metricsSnapshot(): MetricsSnapshot {

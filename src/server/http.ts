@@ -239,6 +239,30 @@ export function createApiServer(opts: ServerOptions): Server {
     send(res, 200, gz ? (f.gzip as Buffer) : f.body, headers);
   }
 
+  /** A JSON request body (`PUT`/`POST`): JSON content type, same origin if an Origin is sent, at most `maxBody`. */
+  async function jsonBody(req: IncomingMessage): Promise<unknown> {
+    const ct = String(req.headers['content-type'] ?? '');
+    if (!/^application\/json\s*(;|$)/i.test(ct)) {
+      throw new ApiError(415, 'the body must be JSON (Content-Type: application/json)');
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== 'null') {
+      let oh: string | undefined;
+      try {
+        oh = new URL(origin).host;
+      } catch {
+        oh = undefined;
+      }
+      if (oh !== req.headers.host) throw new ApiError(403, 'cross-origin requests may not change settings');
+    }
+    const text = await readBody(req, maxBody);
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ApiError(400, 'the body is not valid JSON');
+    }
+  }
+
   async function api(req: IncomingMessage, res: ServerResponse, method: string, url: URL, path: string) {
     const get = method === 'GET' || method === 'HEAD';
     const parts = path.slice(5).split('/');
@@ -264,28 +288,20 @@ export function createApiServer(opts: ServerOptions): Server {
       if (method !== 'PUT') throw methodNotAllowed('GET, HEAD, PUT');
       query(url, []);
       daemon.analysisInfo(name); // 404 before reading the body
-      const ct = String(req.headers['content-type'] ?? '');
-      if (!/^application\/json\s*(;|$)/i.test(ct)) {
-        throw new ApiError(415, 'the body must be JSON (Content-Type: application/json)');
-      }
-      const origin = req.headers.origin;
-      if (origin !== undefined && origin !== 'null') {
-        let oh: string | undefined;
-        try {
-          oh = new URL(origin).host;
-        } catch {
-          oh = undefined;
-        }
-        if (oh !== req.headers.host) throw new ApiError(403, 'cross-origin requests may not change settings');
-      }
-      const text = await readBody(req, maxBody);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new ApiError(400, 'the body is not valid JSON');
-      }
+      const body = await jsonBody(req);
       sendJson(res, 200, daemon.update(name, validateChange(body)));
+      return;
+    }
+    if (parts[0] === 'query' && parts.length === 1) {
+      // `latency-tracker query` while this daemon holds the store: one read-only statement on it.
+      if (method !== 'POST') throw methodNotAllowed('POST');
+      query(url, []);
+      const body = await jsonBody(req);
+      const sql = (body as { sql?: unknown } | null)?.sql;
+      if (typeof sql !== 'string' || sql.trim() === '' || Object.keys(body as object).length !== 1) {
+        throw new ApiError(400, 'the body must be {"sql": "SELECT ..."}');
+      }
+      sendJson(res, 200, await daemon.sql(sql));
       return;
     }
     if (parts[0] === 'events' && parts.length === 1) {

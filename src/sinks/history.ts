@@ -3,6 +3,7 @@
  * that survives restarts; `OutlierStore`) and the in-memory ring of `--no-store` (`server/history.ts`) implement.
  */
 import type { OutlierRecord } from '../analyses/engine.ts';
+import type { TypedQueryResult } from './store/reports.ts';
 
 export interface HistoryQuery {
   /** Only this analysis. */
@@ -21,6 +22,11 @@ export interface OutlierHistory {
   add(o: OutlierRecord, host: string): void;
   /** Outliers matching `q`, newest (largest `end_ns`) first. */
   query(q: HistoryQuery): Promise<OutlierRecord[]>;
+  /**
+   * One read-only SQL statement over the stored outliers and profiles (a store only: `query` asks the daemon that
+   * holds the store). At most `maxRows` rows.
+   */
+  sql?(sql: string, maxRows: number): Promise<TypedQueryResult>;
   /** A bounded ring's occupancy (shown in `/metrics`). */
   readonly occupancy?: RingHistoryStats;
   /** A store's backlog and losses, read without waiting (shown in `/metrics`). */

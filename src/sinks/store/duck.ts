@@ -170,6 +170,9 @@ export class DuckStore {
       const mode = opts.readOnly ? ', READ_ONLY' : '';
       await w.run(`ATTACH ${duckString(path)} AS store (ROW_GROUP_SIZE ${ROW_GROUP_ROWS}${mode})`);
       await w.run('USE store');
+      // The writer (live --store, the daemon) never reads other files; with this off, a read-only query the daemon
+      // answers for `query` (`GET`/`POST /api/query`) can read the store's tables and nothing else on the machine.
+      if (!opts.readOnly) await w.run('SET enable_external_access = false');
       r = await db.connect();
       await r.run('USE store');
     } catch (e) {
