@@ -82,7 +82,7 @@ describe('serve: the dashboard in Chromium', { skip }, () => {
     await page.getByTestId('threshold-input').fill('500ms');
     await page.getByTestId('apply').click();
     await page.getByTestId('apply-message').filter({ hasText: 'applied' }).waitFor({ timeout: 5000 });
-    await page.getByTestId('current-settings').filter({ hasText: 'threshold 500 ms' }).waitFor({ timeout: 5000 });
+    await page.getByTestId('current-settings').filter({ hasText: 'threshold 500ms' }).waitFor({ timeout: 5000 });
     assert.equal((await d.getJson('/api/analyses/syscall')).threshold_ns, 500_000_000);
     const below = await runChild('sleep', ['0.3']);
     const above = await runChild('sleep', ['0.7']);

@@ -102,7 +102,9 @@ export async function runCompare(
 function describe(path: string, p: Profile): string {
   const m = p.meta;
   const span = m.startNs !== null && m.endNs !== null ? `, ${(Number(m.endNs - m.startNs) / 1e9).toFixed(1)} s` : '';
-  return `${path} (${m.source ?? '?'}${m.host ? ` on ${m.host}` : ''}${span})`;
+  // A trace analyzed here is its own source: say it once.
+  const what = m.source === null ? 'profile' : m.source === path ? 'trace' : m.source;
+  return `${path} (${what}${m.host ? ` on ${m.host}` : ''}${span})`;
 }
 
 function cells(h: Histogram): string {

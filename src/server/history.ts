@@ -37,6 +37,7 @@ export class RingHistory implements OutlierHistory {
       const o = this.ring[(this.next - k + this.capacity) % this.capacity] as OutlierRecord;
       if (q.analysis !== undefined && o.analysis !== q.analysis) continue;
       if (since !== undefined && !(o.end_ns > since)) continue;
+      if (q.before !== undefined && !(o.end_ns < q.before)) continue;
       out.push(o);
     }
     return out;

@@ -306,7 +306,7 @@ export function createApiServer(opts: ServerOptions): Server {
     }
     if (parts[0] === 'events' && parts.length === 1) {
       if (!get) throw methodNotAllowed('GET, HEAD');
-      const q = query(url, ['analysis', 'since', 'limit']);
+      const q = query(url, ['analysis', 'since', 'before', 'limit']);
       const limitText = q.get('limit') ?? '100';
       if (!/^\d{1,7}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 1000) {
         throw new ApiError(400, `limit: '${limitText.slice(0, 20)}' is not an integer in 1..1000`);
@@ -315,9 +315,14 @@ export function createApiServer(opts: ServerOptions): Server {
       if (sinceText !== undefined && !/^\d{1,20}$/.test(sinceText)) {
         throw new ApiError(400, `since: '${sinceText.slice(0, 24)}' is not a time in ns (a non-negative integer)`);
       }
+      const beforeText = q.get('before');
+      if (beforeText !== undefined && !/^\d{1,20}$/.test(beforeText)) {
+        throw new ApiError(400, `before: '${beforeText.slice(0, 24)}' is not a time in ns (a non-negative integer)`);
+      }
       const events = await daemon.events({
         analysis: q.get('analysis'),
         since: sinceText === undefined ? undefined : BigInt(sinceText),
+        before: beforeText === undefined ? undefined : BigInt(beforeText),
         limit: Number(limitText),
       });
       sendJson(res, 200, { events });

@@ -10,6 +10,8 @@ export interface HistoryQuery {
   analysis?: string;
   /** Only outliers that ended strictly after this time (ns on the records' `end_ns` time line). */
   since?: bigint;
+  /** Only outliers that ended strictly before this time (paging back: the oldest `end_ns` of the previous page). */
+  before?: bigint;
   /** At most this many: the newest that match. */
   limit: number;
 }

@@ -341,6 +341,10 @@ export class DuckStore {
       params.push(q.since < 0n ? 0n : q.since);
       where.push(`end_ns > $${params.length}::UBIGINT`);
     }
+    if (q.before !== undefined) {
+      params.push(q.before < 0n ? 0n : q.before);
+      where.push(`end_ns < $${params.length}::UBIGINT`);
+    }
     const limit = Math.max(0, Math.min(Math.floor(q.limit), 100_000));
     const cond = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const rows = await this.rows<RawOutlier>(
