@@ -62,7 +62,7 @@ describe('serve: the dashboard in Chromium', { skip }, () => {
 
   test('live outliers, stack, threshold change through the UI; no console errors or external requests', async () => {
     await page.goto(`${base}/#/a/syscall`);
-    await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
+    await page.getByTestId('connection').filter({ hasText: 'live' }).waitFor({ timeout: 30_000 });
     await page.getByTestId('outlier-filter').fill('sleep');
     assert.equal(await page.locator('.chart canvas').count(), 2, 'scatter and histogram drawn');
 
