@@ -158,3 +158,16 @@ export function containerLabel(c: ContainerInfo | null): string | null {
   if (c.pod_uid !== null) return `pod:${c.pod_uid}`;
   return null;
 }
+
+/**
+ * Why `p` is not acceptable as a cgroup path from a user (`--cgroup`, `?cgroup=`), or undefined when it is: absolute,
+ * at most 4096 bytes, printable (no control characters), no `.`/`..` components. A trailing `/` is allowed.
+ */
+export function cgroupPathProblem(p: string): string | undefined {
+  if (p.length === 0 || p[0] !== '/') return 'a cgroup path starts with / (e.g. /system.slice/mariadb.service)';
+  if (p.length > MAX_CGROUP_PATH) return `longer than ${MAX_CGROUP_PATH} characters`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(p)) return 'control characters are not allowed';
+  for (const c of p.split('/')) if (c === '.' || c === '..') return '. and .. components are not allowed';
+  return undefined;
+}

@@ -59,6 +59,8 @@ function outlier(i: number, over: Partial<OutlierRecord> = {}): OutlierRecord {
     comm: i % 3 === 0 ? 'mysqld' : 'nginx',
     detail: { syscall: i % 2 === 0 ? 'read' : 'write', id: i % 2 },
     stack: ['schedule+0x1', `do_thing+0x${i.toString(16)}`],
+    cgroup: null,
+    container: null,
     ...over,
   };
 }
