@@ -103,6 +103,7 @@ export class Cgroupfs implements CgroupReader {
   private constructor(
     private readonly paths: Paths,
     layout: { v2Root?: string; cpuV1Root?: string; cpuV1Hierarchy?: number; cpuInV2: boolean },
+    private readonly clock: (() => number) | undefined,
   ) {
     this.v2Root = layout.v2Root;
     this.cpuIsV2 = layout.cpuInV2;
@@ -114,9 +115,10 @@ export class Cgroupfs implements CgroupReader {
 
   /**
    * Finds the hierarchies under `paths.cgroupfs`; undefined when there is none (no cgroups: every `cgroup` is null).
-   * The v1 cpu hierarchy's id (for `cgroup_attach_task`'s `dst_root`) comes from `<procfs>/cgroups`.
+   * The v1 cpu hierarchy's id (for `cgroup_attach_task`'s `dst_root`) comes from `<procfs>/cgroups`. `now` replaces
+   * the monotonic clock (tests).
    */
-  static open(paths: Paths): Cgroupfs | undefined {
+  static open(paths: Paths, opts: { now?: () => number } = {}): Cgroupfs | undefined {
     const root = paths.cgroupfs;
     let v2Root: string | undefined;
     if (existsSync(join(root, 'cgroup.controllers'))) v2Root = root;
@@ -150,7 +152,7 @@ export class Cgroupfs implements CgroupReader {
       if (cpuV1Hierarchy === undefined) cpuV1Root = undefined;
     }
     if (v2Root === undefined && cpuV1Root === undefined) return undefined;
-    return new Cgroupfs(paths, { v2Root, cpuV1Root, cpuV1Hierarchy, cpuInV2 });
+    return new Cgroupfs(paths, { v2Root, cpuV1Root, cpuV1Hierarchy, cpuInV2 }, opts.now);
   }
 
   /** The live source's time origin (monotonic ns at `TraceRecord.ts === 0`): sample times are relative to it. */
@@ -158,9 +160,9 @@ export class Cgroupfs implements CgroupReader {
     this.origin = ns;
   }
 
-  /** Now on the source's time line. */
+  /** Now on the source's time line (the injected clock in tests). */
   now(): number {
-    return Number(process.hrtime.bigint() - this.origin);
+    return this.clock !== undefined ? this.clock() : Number(process.hrtime.bigint() - this.origin);
   }
 
   resolve(tid: number): { path: string; cpuPath: string | null } | undefined {
