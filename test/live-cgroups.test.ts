@@ -8,7 +8,7 @@
  */
 // test-timeout: 300s
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -22,6 +22,7 @@ import {
 import { join } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
 import { isRoot, type Json, killLiveRuns, LiveRun } from './live.ts';
+import { freePort, ServeRun } from './serve-helpers.ts';
 
 const CG = '/sys/fs/cgroup';
 const V2 = existsSync(join(CG, 'cgroup.controllers')) ? CG : join(CG, 'unified');
@@ -252,6 +253,68 @@ describe('live cgroups', { skip }, () => {
       assert.equal((r.detail as Json).state, 'preempted', JSON.stringify(r.detail));
     } finally {
       child.kill('SIGKILL');
+      await g.remove();
+    }
+  });
+
+  test('serve: /api/events?cgroup= filters, /metrics labels latency by cgroup (capped, promtool clean)', async () => {
+    const g = new Group(V2, unique('serve'));
+    const child = stepper(`<STDIN>; ${SLEEPS(6)} print "done\\n"; <STDIN>;`);
+    const port = await freePort();
+    const run = new ServeRun([
+      'syscall',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '-t',
+      'syscall=30ms',
+      '--no-stacks',
+      '--metrics-by',
+      'cgroup',
+      '--metrics-limit',
+      '8',
+    ]);
+    try {
+      await run.ready();
+      g.add(child.pid as number);
+      child.stdin?.write('go\n');
+      await line(child, 'done');
+      const q = `/api/events?cgroup=${encodeURIComponent(g.path)}&limit=100`;
+      const mine = async () => {
+        const events = (await run.getJson(q)).events as Json[];
+        return events.filter((e) => e.tid === child.pid && (e.detail as Json).syscall === 'pselect6');
+      };
+      await run.until(async () => (await mine()).length >= 6, 20_000, 'six sleeps in the group through the API');
+      const all = (await run.getJson(q)).events as Json[];
+      assert.ok(
+        all.every((e) => e.cgroup === g.path),
+        JSON.stringify(all.slice(0, 3)),
+      );
+      const other = (await run.getJson('/api/events?cgroup=/no-such-group-here&limit=100')).events as Json[];
+      assert.equal(other.length, 0);
+      for (const bad of ['relative', '/a/../b', '/a%0Ab']) {
+        const r = await run.req('GET', `/api/events?cgroup=${bad}`);
+        assert.equal(r.status, 400, `${bad}: ${r.text}`);
+      }
+      const metrics = (await run.req('GET', '/metrics')).text;
+      const re = new RegExp(
+        `^latency_tracker_latency_seconds_count\\{analysis="syscall",cgroup="${g.path}"\\} (\\d+)$`,
+        'm',
+      );
+      const m = re.exec(metrics);
+      assert.ok(
+        m !== null && Number(m[1]) >= 6,
+        metrics
+          .split('\n')
+          .filter((l) => l.includes('_count{'))
+          .join('\n'),
+      );
+      const series = [...metrics.matchAll(/^latency_tracker_latency_seconds_count\{analysis="syscall",cgroup=/gm)];
+      assert.ok(series.length <= 9, `${series.length} series`);
+      const pt = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+      assert.equal(pt.status, 0, `${pt.stdout}${pt.stderr}`);
+    } finally {
+      child.kill('SIGKILL');
+      await run.stop();
       await g.remove();
     }
   });
