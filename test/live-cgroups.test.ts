@@ -221,6 +221,41 @@ describe('live cgroups', { skip }, () => {
     }
   });
 
+  test('a multi-threaded process moved with cgroup.procs: its other threads move too (one event, for the leader)', async () => {
+    const a = new Group(V2, unique('ta'));
+    const b = new Group(V2, unique('tb'));
+    // A worker thread sleeps 50 ms at a time; the main thread waits.
+    const script =
+      'import threading, time\ndef w():\n    while True: time.sleep(0.05)\nthreading.Thread(target=w, daemon=True).start()\ntime.sleep(60)\n';
+    const child = spawn('python3', ['-c', script], { stdio: 'ignore' });
+    try {
+      const run = new LiveRun(['syscall', '--json', '-t', 'syscall=30ms', '-c', 'python3']);
+      await run.ready();
+      a.add(child.pid as number);
+      const worker = () =>
+        run
+          .latencies('syscall')
+          .filter((r) => r.pid === child.pid && r.tid !== child.pid && Number(r.latency_ns) < 1e9)
+          .sort((x, y) => Number(BigInt(x.start_ns as number) - BigInt(y.start_ns as number)));
+      await run.until(() => worker().filter((r) => r.cgroup === a.path).length >= 3, 20_000, 'worker sleeps in A');
+      b.add(child.pid as number);
+      await run.until(() => worker().filter((r) => r.cgroup === b.path).length >= 3, 20_000, 'worker sleeps in B');
+      await run.stop();
+      const seq = worker().map((r) => r.cgroup);
+      // A's, then B's: once in B, never back in A.
+      const firstB = seq.indexOf(b.path);
+      assert.ok(firstB > 0, seq.join(' '));
+      assert.ok(
+        seq.slice(firstB).every((c) => c === b.path),
+        seq.join(' '),
+      );
+    } finally {
+      child.kill('SIGKILL');
+      await a.remove();
+      await b.remove();
+    }
+  });
+
   test('a CPU quota on a CPU-bound process shows as throttling on its outliers', async () => {
     // The cpu controller: v2 when the unified root has it, else the v1 mount (this hybrid host).
     const v2cpu = readFileSync(join(V2, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('cpu');

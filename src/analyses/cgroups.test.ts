@@ -62,6 +62,28 @@ describe('CgroupTable', () => {
     assert.equal(t.idOf(-1), -1);
   });
 
+  test('a move of a process leader (one event for cgroup.procs) moves its other known threads', () => {
+    const h = host();
+    put(h.proc, '100/cgroup', procLine('/old'));
+    put(h.proc, '100/status', 'Name:\tx\nTgid:\t100\nPid:\t100\n');
+    for (const t of [100, 101, 102]) put(h.proc, `100/task/${t}/stat`, '');
+    put(h.proc, '101/cgroup', procLine('/old'));
+    const t = h.table();
+    t.idOf(100);
+    t.idOf(101);
+    t.attach(100, 0, '/new');
+    assert.equal(t.path(t.idOf(100)), '/new');
+    assert.equal(t.path(t.idOf(101)), '/new');
+    // A thread never seen is read from /proc when needed (the kernel moved it too).
+    put(h.proc, '102/cgroup', procLine('/new'));
+    assert.equal(t.path(t.idOf(102)), '/new');
+    // A move of a non-leader thread moves that thread only.
+    put(h.proc, '101/status', 'Name:\tx\nTgid:\t100\nPid:\t101\n');
+    t.attach(101, 0, '/third');
+    assert.equal(t.path(t.idOf(101)), '/third');
+    assert.equal(t.path(t.idOf(100)), '/new');
+  });
+
   test('fork hands the parent cgroup down, checked against /proc on first need (CLONE_INTO_CGROUP)', () => {
     const h = host();
     put(h.proc, '1/cgroup', procLine('/init.scope'));

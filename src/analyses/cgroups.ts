@@ -214,14 +214,28 @@ export class CgroupTable {
   // -------------------------------------------------------------------------------------------------------------
   // Events (rare): moves, forks, exits
 
-  /** `tid` moved to `path` in hierarchy `hierarchy` (`dst_root`). Other hierarchies are ignored. */
+  /**
+   * `tid` moved to `path` in hierarchy `hierarchy` (`dst_root`); other hierarchies are ignored. When `tid` leads a
+   * process, its other threads known here move too (a `cgroup.procs` write moves them all but traces only the
+   * leader; the thread list is read from /proc: rare events). A per-thread move of a leader alone (v1 `tasks`, v2
+   * threaded groups) is taken for the whole process until its threads are looked at again.
+   */
   attach(tid: number, hierarchy: number, path: string): void {
     if (tid <= 0) return;
     const r = this.reader;
+    if (hierarchy !== r.pathHierarchy && hierarchy !== r.cpuHierarchy) return;
+    this.stats.moves++;
+    this.attachOne(tid, hierarchy, path);
+    for (const t of r.threadsOf(tid)) {
+      const slot = t & MASK;
+      if (this.tids[slot] === t) this.attachOne(t, hierarchy, path);
+    }
+  }
+
+  private attachOne(tid: number, hierarchy: number, path: string): void {
+    const r = this.reader;
     const own = hierarchy === r.pathHierarchy;
     const cpu = hierarchy === r.cpuHierarchy;
-    if (!own && !cpu) return;
-    this.stats.moves++;
     const slot = this.claim(tid);
     if (own) {
       const id = this.intern(this.paths, path);

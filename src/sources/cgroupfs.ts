@@ -13,7 +13,7 @@
  * `throttled_usec`) when the cpu controller is enabled at the v2 root, else v1 `cpu.stat` (`nr_throttled`,
  * `throttled_time` in ns). Pressure (`cpu.pressure`, `io.pressure`, `memory.pressure`) exists only in v2.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Paths } from '../paths.ts';
 import type { CgroupReader, CgroupThrottle, PressureInfo } from './types.ts';
@@ -178,6 +178,21 @@ export class Cgroupfs implements CgroupReader {
     if (path === undefined) return undefined;
     const cpuPath = this.cpuIsV2 ? (unified ?? null) : (cpu ?? null);
     return { path, cpuPath };
+  }
+
+  threadsOf(pid: number): number[] {
+    const status = this.read(join(this.paths.procfs, String(pid), 'status'));
+    const m = status === undefined ? null : /^Tgid:\s*(\d+)/m.exec(status);
+    if (m === null || Number(m[1]) !== pid) return [];
+    try {
+      this.stats.reads++;
+      return readdirSync(join(this.paths.procfs, String(pid), 'task'))
+        .map(Number)
+        .filter((t) => Number.isInteger(t) && t > 0 && t !== pid);
+    } catch {
+      this.stats.failures++;
+      return [];
+    }
   }
 
   hasQuota(cpuPath: string): boolean {

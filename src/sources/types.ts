@@ -61,6 +61,11 @@ export interface CgroupReader {
   readonly cpuHierarchy: number | undefined;
   /** The thread's cgroup path and cpu-controller path, from `/proc/<tid>/cgroup`; undefined when it is gone. */
   resolve(tid: number): { path: string; cpuPath: string | null } | undefined;
+  /**
+   * The other threads of process `pid` when `pid` is a thread-group leader (`/proc/<pid>/task`), else []: a write to
+   * `cgroup.procs` moves every thread but traces one `cgroup_attach_task`, for the leader.
+   */
+  threadsOf(pid: number): number[];
   /** True when the cpu cgroup has a bandwidth limit (`cpu.max`, v1 `cpu.cfs_quota_us`). */
   hasQuota(cpuPath: string): boolean;
   /** Its throttling counters now. */

@@ -348,10 +348,13 @@ export class DuckStore {
       where.push(`end_ns > $${params.length}::UBIGINT`);
     }
     if (q.cgroup !== undefined) {
-      const under = q.cgroup.length > 1 && q.cgroup.endsWith('/') ? q.cgroup.slice(0, -1) : q.cgroup;
-      params.push(under);
-      const n = params.length;
-      where.push(under === '/' ? 'cgroup IS NOT NULL' : `(cgroup = $${n} OR starts_with(cgroup, $${n} || '/'))`);
+      const under = q.cgroup.replace(/\/+$/, '') || '/';
+      if (under === '/') where.push('cgroup IS NOT NULL');
+      else {
+        params.push(under);
+        const n = params.length;
+        where.push(`(cgroup = $${n} OR starts_with(cgroup, $${n} || '/'))`);
+      }
     }
     const limit = Math.max(0, Math.min(Math.floor(q.limit), 100_000));
     const cond = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';

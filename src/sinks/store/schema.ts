@@ -278,7 +278,10 @@ export function toRecord(r: Omit<StoredFields, 'reason'> & { reason: string }): 
   if (r.stack !== null) rec.stack = r.stack;
   if (typeof r.cgroup_stats === 'string') {
     const stats = parseDetail(r.cgroup_stats) as unknown as Pick<OutlierRecord, 'throttle' | 'pressure'>;
-    if (stats.throttle !== undefined) rec.throttle = stats.throttle;
+    const t = stats.throttle;
+    if (t !== undefined) {
+      rec.throttle = t === null ? null : { ...t, from_ns: BigInt(t.from_ns), to_ns: BigInt(t.to_ns) };
+    }
     if (stats.pressure !== undefined) rec.pressure = stats.pressure;
   }
   return rec;
