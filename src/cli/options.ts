@@ -150,6 +150,6 @@ export function parseRunOptions(names: string[], raw: RawOptions): RunOptions {
     summary: raw.summary === true,
     groupBy: raw.groupBy,
     groupLimit,
-    cgroup: raw.cgroup === undefined || raw.cgroup === '/' ? raw.cgroup : raw.cgroup.replace(/\/+$/, ''),
+    cgroup: raw.cgroup === undefined ? undefined : raw.cgroup.replace(/\/+$/, '') || '/',
   };
 }
