@@ -18,8 +18,8 @@ export interface HistoryQuery {
 /** True when cgroup `path` is `under` or below it. */
 export function inCgroup(path: string | null, under: string): boolean {
   if (path === null) return false;
-  if (under === '/' || path === under) return true;
-  return path.startsWith(under.endsWith('/') ? under : `${under}/`);
+  const u = under.replace(/\/+$/, '') || '/';
+  return u === '/' || path === u || path.startsWith(`${u}/`);
 }
 
 export interface OutlierHistory {

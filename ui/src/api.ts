@@ -59,7 +59,7 @@ export function whereText(o: Outlier): string {
 /** True when `path` is `under` or below it. */
 export function inCgroup(path: string | null | undefined, under: string): boolean {
   if (path === null || path === undefined) return false;
-  const u = under.length > 1 ? under.replace(/\/+$/, '') : under;
+  const u = under.replace(/\/+$/, '') || '/';
   return u === '/' || path === u || path.startsWith(`${u}/`);
 }
 
