@@ -102,6 +102,19 @@ describe('CgroupTable', () => {
     assert.equal(t.path(t.idOf(200)), '/new');
   });
 
+  test('group labels: path, container, unit, computed once per path', () => {
+    const h = host();
+    const docker = '/system.slice/docker-34048520ee4dcc79b692911aeb87c104e8f3d9b5a99aa269fa1f2b5a3fcfd1fd.scope';
+    put(h.proc, '70/cgroup', procLine(docker));
+    const t = h.table();
+    const id = t.idOf(70);
+    assert.equal(cgroupLabel(t, 'cgroup', id), docker);
+    assert.equal(cgroupLabel(t, 'container', id), 'docker:34048520ee4d');
+    assert.equal(cgroupLabel(t, 'unit', id), docker.split('/')[2]);
+    assert.equal(cgroupLabel(t, 'container', id), cgroupLabel(t, 'container', id));
+    assert.equal(cgroupLabel(t, 'unit', -1), '-');
+  });
+
   test('a thread gone before first sight is unknown, and not read again', () => {
     const h = host();
     const t = h.table();

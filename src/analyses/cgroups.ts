@@ -134,6 +134,8 @@ export class CgroupTable {
   private readonly sameHierarchy: boolean;
   /** Per path id: parsed container (undefined = not parsed yet), `--cgroup` match (0 unknown, 1 yes, 2 no). */
   private containers: (ContainerInfo | null | undefined)[] = [];
+  private unitLabels: (string | undefined)[] = [];
+  private containerLabels: (string | undefined)[] = [];
   private readonly match = new Uint8Array(MAX_CGROUPS);
   /** Per cpu path id: last pair (source ns), quota group and when it was looked up. */
   private readonly lastActive = new Float64Array(MAX_CGROUPS).fill(Number.NEGATIVE_INFINITY);
@@ -189,6 +191,18 @@ export class CgroupTable {
       this.containers[id] = c;
     }
     return c;
+  }
+
+  /** The container label or unit of path `id` ('-' when none), cached per path. */
+  label(field: 'container' | 'unit', id: number): string {
+    const cache = field === 'unit' ? this.unitLabels : this.containerLabels;
+    let l = cache[id];
+    if (l === undefined) {
+      const c = this.container(id);
+      l = (field === 'unit' ? c?.unit : containerLabel(c)) ?? '-';
+      cache[id] = l;
+    }
+    return l;
   }
 
   /** True when path `id` is the `--cgroup` path or below it (false when unknown). */
@@ -447,6 +461,8 @@ export class CgroupTable {
     this.tids.fill(-1);
     this.state.fill(S_NONE);
     this.containers = [];
+    this.unitLabels = [];
+    this.containerLabels = [];
     this.match.fill(0);
     this.lastActive.fill(Number.NEGATIVE_INFINITY);
     this.quotaAt.fill(Number.NEGATIVE_INFINITY);
@@ -456,13 +472,14 @@ export class CgroupTable {
   }
 }
 
-/** Short human label of a path id for `--group-by`: the path, the container, or the systemd unit ('-': none). */
+/**
+ * Short human label of a path id for `--group-by`: the path, the container, or the systemd unit ('-': none).
+ * Computed once per path (no string per pair).
+ */
 export function cgroupLabel(t: CgroupTable, field: 'cgroup' | 'container' | 'unit', id: number): string {
   if (id < 0) return '-';
   if (field === 'cgroup') return t.path(id) ?? '-';
-  const c = t.container(id);
-  if (field === 'unit') return c?.unit ?? '-';
-  return containerLabel(c) ?? '-';
+  return t.label(field, id);
 }
 
 /**
