@@ -42,7 +42,8 @@ function commonOptions(c: Command): Command {
     .option('-C, --cpu <CPUS>', 'only pairs on these CPUs, e.g. 0,2-3 (repeatable)', collect)
     .option('-T, --timestamps', 'wall-clock time (HH:MM:SS.us) on each outlier line')
     .option('-m, --milliseconds', 'the summary histogram in milliseconds')
-    .option('--folded', 'folded stacks for flame graphs at the end (like offcputime -f), instead of outlier lines');
+    .option('--folded', 'folded stacks for flame graphs at the end (like offcputime -f), instead of outlier lines')
+    .option('--cgroup <PATH>', 'only threads in this cgroup or below it (live; e.g. /system.slice/mariadb.service)');
 }
 
 export function buildProgram(): Command {
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version')
     .option('--tracefs <DIR>', 'tracefs mount point (default /sys/kernel/tracing)')
     .option('--procfs <DIR>', 'procfs mount point (default /proc)')
+    .option('--cgroupfs <DIR>', 'where the cgroup hierarchies are mounted (default /sys/fs/cgroup)')
     .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'latency-tracker: ')) })
     .exitOverride();
 
@@ -116,6 +118,12 @@ export function buildProgram(): Command {
     )
     .option('--timeout <ANALYSIS=DURATION>', 'initial timeout (repeatable)', collect)
     .option('--no-stacks', 'do not capture kernel stacks (they cost a stack trace per blocking switch)')
+    .addOption(
+      new Option('--metrics-by <FIELD>', 'also label the /metrics latency histograms by this field').choices([
+        'cgroup',
+      ]),
+    )
+    .option('--metrics-limit <N>', 'with --metrics-by: series per analysis before the rest go to "other" (default 64)')
     .option('--history <N>', 'with --no-store: recent outliers kept in memory for the API (default 4096)')
     .option(
       '--store <PATH>',
@@ -183,8 +191,8 @@ export function buildProgram(): Command {
     .description('analyses, their events, and whether this kernel has them')
     .option('--json', 'JSON Lines')
     .action((opts, cmd: Command) => {
-      const g = cmd.optsWithGlobals() as { tracefs?: string; procfs?: string };
-      const paths = resolvePaths({ tracefs: g.tracefs, procfs: g.procfs });
+      const g = cmd.optsWithGlobals() as { tracefs?: string; procfs?: string; cgroupfs?: string };
+      const paths = resolvePaths({ tracefs: g.tracefs, procfs: g.procfs, cgroupfs: g.cgroupfs });
       let has: ((e: string) => boolean) | undefined;
       try {
         readFileSync(`${paths.tracefs}/available_events`);

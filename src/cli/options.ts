@@ -2,6 +2,7 @@
  * Validation of the common options (DESIGN §6) into one `RunOptions`. Every bad value becomes a `UsageError`: one
  * line naming the bad value, exit code 2.
  */
+import { cgroupPathProblem } from '../analyses/container.ts';
 import { ANALYSES, ANALYSIS_NAMES, findAnalysis } from '../analyses/index.ts';
 import { MAX_GROUP_LIMIT } from '../analyses/profiles.ts';
 import type { Analysis } from '../analyses/types.ts';
@@ -25,12 +26,14 @@ export interface RawOptions {
   summary?: boolean;
   groupBy?: string;
   groupLimit?: string;
+  cgroup?: string;
   tracefs?: string;
   procfs?: string;
   cpu?: string[];
   timestamps?: boolean;
   milliseconds?: boolean;
   folded?: boolean;
+  cgroupfs?: string;
 }
 
 export interface RunOptions {
@@ -56,6 +59,8 @@ export interface RunOptions {
   milliseconds: boolean;
   /** `--folded`: folded stacks at the end instead of outlier lines (implies stacks). */
   folded: boolean;
+  /** `--cgroup PATH`: only threads in this cgroup or below it (live). */
+  cgroup: string | undefined;
 }
 
 /** Largest CPU number accepted by `-C` (the kernel's NR_CPUS limit is 8192). */
@@ -85,7 +90,7 @@ export function engineSettings(o: RunOptions): Record<string, { threshold?: numb
 }
 
 /** Common group-by fields; analyses add their own (`syscall`, `irq`, `vec`, `dev`). */
-export const COMMON_GROUP_FIELDS = ['comm', 'tid', 'cpu'];
+export const COMMON_GROUP_FIELDS = ['comm', 'tid', 'cpu', 'cgroup', 'container', 'unit'];
 
 export function groupFields(): string[] {
   const own = ANALYSES.flatMap((a) => (a.groupField ? [a.groupField.name] : []));
@@ -159,6 +164,10 @@ export function parseRunOptions(names: string[], raw: RawOptions): RunOptions {
     }
     groupLimit = Number(g);
   }
+  if (raw.cgroup !== undefined) {
+    const bad = cgroupPathProblem(raw.cgroup);
+    if (bad !== undefined) throw new UsageError(`--cgroup: '${raw.cgroup.slice(0, 80)}': ${bad}`);
+  }
   return {
     analyses: chosen,
     thresholds,
@@ -175,5 +184,6 @@ export function parseRunOptions(names: string[], raw: RawOptions): RunOptions {
     timestamps: raw.timestamps === true,
     milliseconds: raw.milliseconds === true,
     folded: raw.folded === true,
+    cgroup: raw.cgroup === undefined ? undefined : raw.cgroup.replace(/\/+$/, '') || '/',
   };
 }

@@ -67,6 +67,7 @@ export function createEngine(
       cpus: o.cpus.length > 0 ? new Set(o.cpus) : undefined,
       groupBy: o.groupBy,
       groupLimit: o.groupLimit,
+      cgroup: o.cgroup,
       ...extra,
     },
     print,

@@ -104,4 +104,10 @@ export interface RecordSink {
    * read cycle so that timeouts fire even when nothing happens.
    */
   tick?(ts: number): void;
+  /**
+   * A live read cycle starts at source time `ts`: every record delivered until the next `cycle` call is earlier
+   * than `ts` (the reads that follow find only events committed before them). Off the record path: the engine
+   * samples cgroup counters here.
+   */
+  cycle?(ts: number): void;
 }

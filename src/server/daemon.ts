@@ -294,7 +294,13 @@ export class Daemon {
     return Math.max(0, Math.round(now - Math.max(0, Number.isNaN(start) ? 0 : start)));
   }
 
-  async events(q: { analysis?: string; since?: bigint; before?: bigint; limit: number }): Promise<OutlierRecord[]> {
+  async events(q: {
+    analysis?: string;
+    since?: bigint;
+    before?: bigint;
+    limit: number;
+    cgroup?: string;
+  }): Promise<OutlierRecord[]> {
     if (q.analysis !== undefined && ANALYSES.every((a) => a.name !== q.analysis)) throw unknownAnalysis(q.analysis);
     return this.history.query(q);
   }
@@ -345,6 +351,7 @@ export class Daemon {
           histogram: st !== undefined ? e.profiles.total(a.name) : undefined,
           stats: st?.tracker.stats,
           lastEventUnixSeconds: lastEventUnix,
+          byCgroup: st !== undefined ? e.profiles.cgroupGroups(a.name) : undefined,
         };
       }),
       records: e.records,
@@ -359,6 +366,7 @@ export class Daemon {
       store: this.history.counters,
       stream: { ...this.hub.stats },
       http: this.http,
+      cgroups: e.cgroups?.stats,
       process: {
         cpuSeconds: (cpu.user + cpu.system) / 1e6,
         residentBytes: mem.rss,

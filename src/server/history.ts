@@ -3,9 +3,10 @@
  * the daemon talks to the store's `OutlierHistory` instead (the interface is in `sinks/history.ts`).
  */
 import type { OutlierRecord } from '../analyses/engine.ts';
-import type { HistoryQuery, OutlierHistory, RingHistoryStats } from '../sinks/history.ts';
+import { type HistoryQuery, inCgroup, type OutlierHistory, type RingHistoryStats } from '../sinks/history.ts';
 
 export type { HistoryQuery, OutlierHistory, RingHistoryStats, StoreCounters } from '../sinks/history.ts';
+export { inCgroup } from '../sinks/history.ts';
 
 /** The last `capacity` outliers, in arrival order (which is `end_ns` order within one live source). */
 export class RingHistory implements OutlierHistory {
@@ -38,6 +39,7 @@ export class RingHistory implements OutlierHistory {
       if (q.analysis !== undefined && o.analysis !== q.analysis) continue;
       if (since !== undefined && !(o.end_ns > since)) continue;
       if (q.before !== undefined && !(o.end_ns < q.before)) continue;
+      if (q.cgroup !== undefined && !inCgroup(o.cgroup, q.cgroup)) continue;
       out.push(o);
     }
     return out;

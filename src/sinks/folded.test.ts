@@ -16,6 +16,8 @@ function outlier(comm: string, latency: number, stack?: string[], reason: 'thres
     pid: 7,
     comm,
     detail: {},
+    cgroup: null,
+    container: null,
   };
   if (stack !== undefined) o.stack = stack;
   return o;

@@ -12,8 +12,17 @@ export interface HistoryQuery {
   since?: bigint;
   /** Only outliers that ended strictly before this time (paging back: the oldest `end_ns` of the previous page). */
   before?: bigint;
+  /** Only outliers of threads in this cgroup or below it (validated by the caller). */
+  cgroup?: string;
   /** At most this many: the newest that match. */
   limit: number;
+}
+
+/** True when cgroup `path` is `under` or below it. */
+export function inCgroup(path: string | null, under: string): boolean {
+  if (path === null) return false;
+  const u = under.replace(/\/+$/, '') || '/';
+  return u === '/' || path === u || path.startsWith(`${u}/`);
 }
 
 export interface OutlierHistory {
