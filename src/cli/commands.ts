@@ -119,7 +119,7 @@ export async function profileOfTrace(path: string, groupBy: string | undefined):
 }
 
 /** Threads of the given processes (`/proc/PID/task`), plus the ids themselves (they may be thread ids). */
-function expandPids(paths: Paths, pids: number[]): number[] {
+export function expandPids(paths: Paths, pids: number[]): number[] {
   const tids = new Set<number>(pids);
   for (const p of pids) {
     let names: string[] = [];
@@ -134,7 +134,7 @@ function expandPids(paths: Paths, pids: number[]): number[] {
 }
 
 /** Kernel-side filters for `--pid` / `--comm` (only on events every analysis reading them can filter). */
-function liveFilters(analyses: Analysis[], tids: number[], comm: string | undefined): Map<string, string> {
+export function liveFilters(analyses: Analysis[], tids: number[], comm: string | undefined): Map<string, string> {
   const filters = new Map<string, string>();
   if (tids.length === 0 && comm === undefined) return filters;
   const fields = new Map<string, Set<string> | null>();
