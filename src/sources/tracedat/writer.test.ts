@@ -123,3 +123,35 @@ for (const name of ['basic-4k', 'subbuf-16k', 'overrun']) {
     }
   });
 }
+
+describe('CPU statistics', () => {
+  it('losses the pages do not carry (dropped events, commit overruns) are read from CPUSTAT, per buffer', async () => {
+    const stat = (cpu: number, dropped: number, commit: number) =>
+      `CPU: ${cpu}\nentries: 0\noverrun: 7\ncommit overrun: ${commit}\nbytes: 0\ndropped events: ${dropped}\n`;
+    const cap = loadCapture('basic-4k');
+    const ps = cap.layout.pageSize;
+    const run = async (cpuStats: string[]) => {
+      const file = join(tmp, 'cpustat.dat');
+      await writeTraceDat(file, {
+        version: 7,
+        compression: 'none',
+        meta: meta('basic-4k'),
+        cpus: 2,
+        cpuStats,
+        buffers: [{ name: '', clock: 'mono', pageSize: ps, cpus: [{ cpu: 0, pages: () => pagesOf(cap.cpus[0], ps) }] }],
+      });
+      const src = await openTraceDat(file);
+      const lost: [number, number][] = [];
+      const stats = await src.run({ record() {}, lost: (cpu, n) => lost.push([cpu, n]) });
+      return { lost, stats };
+    };
+    const without = await run([]);
+    const withStats = await run([stat(0, 3, 1), stat(1, 0, 0)]);
+    assert.deepEqual(withStats.lost, [...without.lost, [0, 4]]);
+    assert.deepEqual(withStats.stats.lostPerCpu.slice(0, 2), [without.stats.lostPerCpu[0] + 4, 0]);
+    // An instance's statistics come after a `Buffer: NAME` separator: they are not the top buffer's.
+    const { statLosses } = await import('./index.ts');
+    const m = statLosses([stat(0, 1, 0), '\nBuffer: fx\n\n', stat(0, 5, 2)], 'fx');
+    assert.deepEqual([...m], [[0, 7]]);
+  });
+});
