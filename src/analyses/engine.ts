@@ -64,6 +64,8 @@ export interface OutlierRecord {
   comm: string | null;
   detail: Detail;
   stack?: string[];
+  /** The flight recorder's trace.dat of this outlier's moment (`--flight-recorder`), when one is written. */
+  trace_file?: string;
 }
 
 export type OutlierSink = (o: OutlierRecord) => void;

@@ -20,6 +20,14 @@ import { mountTracefs } from '../sources/tracefs/mount.ts';
 import { LiveSource } from '../sources/tracefs/source.ts';
 import type { RecordSink, TraceSource } from '../sources/types.ts';
 import { parseDuration } from './duration.ts';
+import {
+  ForwardingObserver,
+  flightSummary,
+  openFlightRecorder,
+  parseFlightOptions,
+  prepareFlightDir,
+  type RawFlightOptions,
+} from './flight.ts';
 import { kernelHas } from './list.ts';
 import { parseRunOptions, type RawOptions, type RunOptions, UsageError } from './options.ts';
 import { formatWindows, runProfile, windowRecords, writeProfile } from './profiles.ts';
@@ -196,11 +204,12 @@ export function liveEvents(
 
 export async function runLive(
   names: string[],
-  raw: RawOptions & GlobalOptions & RawStoreOptions & { profileOut?: string; interval?: string },
+  raw: RawOptions & GlobalOptions & RawStoreOptions & RawFlightOptions & { profileOut?: string; interval?: string },
   io: Output,
 ): Promise<number> {
   const o = parseRunOptions(names, raw);
   const storeOpts = parseStoreOptions(raw);
+  const flightSettings = parseFlightOptions(raw);
   let interval: number | undefined;
   if (raw.interval !== undefined) {
     const d = parseDuration(raw.interval);
@@ -214,20 +223,41 @@ export async function runLive(
   const analyses = runnable(o, names.length > 0, has, 'this kernel');
   const { events, stackBits } = liveEvents(paths, analyses, has, o.stacks);
   const tids = o.pids.length > 0 ? expandPids(paths, o.pids) : [];
+  if (flightSettings !== undefined) prepareFlightDir(flightSettings);
   // The store opens before tracing starts: a locked, corrupt or unwritable store ends the run with one line.
   const store: RunStore | undefined = storeOpts === undefined ? undefined : await openRunStore(storeOpts, io);
   let source: LiveSource;
   let engine: ReturnType<typeof createEngine>;
+  const pages = flightSettings === undefined ? undefined : new ForwardingObserver();
+  let flight: ReturnType<typeof openFlightRecorder> | undefined;
   try {
-    source = LiveSource.open({ paths, events, filters: liveFilters(analyses, tids, o.comm), stackBits });
+    source = LiveSource.open({
+      paths,
+      events,
+      filters: liveFilters(analyses, tids, o.comm),
+      stackBits,
+      pageObserver: pages,
+    });
     try {
+      if (flightSettings !== undefined && pages !== undefined) {
+        flight = openFlightRecorder(flightSettings, source, paths, 'latency-tracker');
+        pages.target = flight;
+      }
+      const fl = flight;
+      const tee =
+        fl === undefined
+          ? store?.tee
+          : (r: Parameters<NonNullable<RunStore['tee']>>[0]) => {
+              fl.annotate(r);
+              store?.tee(r);
+            };
       engine = createEngine(
         source,
         { ...o, pids: tids },
         io,
         analyses,
         { commFilteredInKernel: o.comm !== undefined },
-        store?.tee,
+        tee,
       );
     } catch (e) {
       source.instance.remove();
@@ -259,6 +289,10 @@ export async function runLive(
     else io.out(header);
     const stats = await running;
     finishRun(engine, stats, o, io);
+    if (flight !== undefined) {
+      await flight.flush();
+      io.err(flightSummary(flight));
+    }
     if (raw.profileOut !== undefined) writeProfile(raw.profileOut, runProfile(engine, 'live'));
   } finally {
     if (timer !== undefined) clearTimeout(timer);

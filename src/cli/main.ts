@@ -11,6 +11,7 @@ import { REPORT_NAMES } from '../sinks/store/reports.ts';
 import { DEFAULT_STORE_PATH } from '../sinks/store/store.ts';
 import { SetupError } from '../sources/errors.ts';
 import { profileOfTrace, runAnalyze, runDump, runLive } from './commands.ts';
+import { flightOptions } from './flight.ts';
 import { formatList, kernelHas, listAnalyses } from './list.ts';
 import { collect, groupFields, UsageError } from './options.ts';
 import { runCompare } from './profiles.ts';
@@ -144,6 +145,9 @@ export function buildProgram(): Command {
     .action(async (names: string[], opts, cmd: Command) => {
       process.exitCode = await runServe(names, { ...cmd.optsWithGlobals(), ...opts }, stdio, packageVersion());
     });
+
+  // The flight recorder (issue 16) for the live commands.
+  for (const c of program.commands) if (c.name() === 'live' || c.name() === 'serve') flightOptions(c);
 
   program
     .command('dump')

@@ -15,13 +15,21 @@ import { SetupError } from '../sources/errors.ts';
 import { removeAllInstancesSync } from '../sources/tracefs/instance.ts';
 import { LiveSource } from '../sources/tracefs/source.ts';
 import { ensureTracefs, type GlobalOptions, liveEvents, pathsOf, runnable } from './commands.ts';
+import {
+  ForwardingObserver,
+  flightSummary,
+  openFlightRecorder,
+  parseFlightOptions,
+  prepareFlightDir,
+  type RawFlightOptions,
+} from './flight.ts';
 import { kernelHas } from './list.ts';
 import { engineSettings, parseRunOptions, type RawOptions, UsageError } from './options.ts';
 import type { Output } from './run.ts';
 import { openRunStore, type RunStore } from './run-store.ts';
 import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
 
-export interface ServeOptions extends RawOptions, GlobalOptions, Omit<RawStoreOptions, 'store'> {
+export interface ServeOptions extends RawOptions, GlobalOptions, Omit<RawStoreOptions, 'store'>, RawFlightOptions {
   listen?: string;
   token?: string;
   history?: string;
@@ -61,6 +69,7 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     }
     historyCapacity = Number(raw.history);
   }
+  const flightSettings = parseFlightOptions(raw);
   const files = new StaticFiles(UI_DIST);
   // The daemon keeps every outlier in the store by default (history survives restarts); --no-store keeps a ring.
   const storeOpts =
@@ -73,17 +82,24 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
   const has = kernelHas(paths);
   const analyses = runnable(o, names.length > 0, has, 'this kernel');
   const { events, stackBits } = liveEvents(paths, analyses, has, o.stacks);
+  if (flightSettings !== undefined) prepareFlightDir(flightSettings);
   // The store opens before tracing starts: a locked, corrupt or unwritable store ends the daemon with one line.
   const store: RunStore | undefined = storeOpts === undefined ? undefined : await openRunStore(storeOpts, io);
   let source: LiveSource;
+  const pages = flightSettings === undefined ? undefined : new ForwardingObserver();
   try {
-    source = LiveSource.open({ paths, events, stackBits });
+    source = LiveSource.open({ paths, events, stackBits, pageObserver: pages });
   } catch (e) {
     await store?.close(undefined);
     throw e;
   }
   let daemon: Daemon;
+  let flight: ReturnType<typeof openFlightRecorder> | undefined;
   try {
+    if (flightSettings !== undefined && pages !== undefined) {
+      flight = openFlightRecorder(flightSettings, source, paths, `latency-tracker ${version}`);
+      pages.target = flight;
+    }
     const settings = engineSettings(o);
     daemon = new Daemon({
       source,
@@ -96,6 +112,7 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
       host: hostname(),
       version,
       now: () => process.hrtime.bigint(),
+      flight,
     });
   } catch (e) {
     source.instance.remove();
@@ -164,6 +181,11 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     const lost = stats.lostPerCpu.reduce((a, b) => a + b, 0);
     if (lost > 0) io.err(`latency-tracker: the kernel lost ${lost} events while serving\n`);
   } finally {
+    // Files still due are written with the pages there are (the forced exit still bounds the shutdown).
+    if (flight !== undefined) {
+      await flight.flush();
+      io.err(flightSummary(flight));
+    }
     // Everything buffered reaches the store before we leave (the forced exit still bounds the shutdown).
     if (store !== undefined) code = await store.close(daemon.engine);
     if (forced !== undefined) clearTimeout(forced);

@@ -13,6 +13,7 @@ import { summaryFields } from '../histogram/json.ts';
 import { bucketValue } from '../histogram/layout.ts';
 import { compareRowToJSON } from '../histogram/render.ts';
 import type { WindowName } from '../histogram/windows.ts';
+import type { FlightRecorder } from '../sinks/flight/recorder.ts';
 import { formatMetrics, type MetricsSnapshot } from '../sinks/prometheus.ts';
 import type { SourceStats, TraceSource } from '../sources/types.ts';
 import { ApiError } from './errors.ts';
@@ -50,6 +51,8 @@ export interface DaemonOptions {
   wallMs?(): number;
   /** Health check period, ms (default 1000). */
   healthMs?: number;
+  /** The flight recorder: annotates outliers with their trace.dat, which `GET /api/trace-files/{name}` serves. */
+  flight?: FlightRecorder;
 }
 
 /** Body of `PUT /api/analyses/{name}`, validated. */
@@ -85,7 +88,9 @@ export class Daemon {
     const host = opts.host;
     const history = this.history;
     const hub = this.hub;
+    const flight = opts.flight;
     this.engine = new Engine(opts.source, opts.analyses, opts.engine ?? {}, (o: OutlierRecord) => {
+      flight?.annotate(o);
       history.add(o, host);
       hub.offer(o);
     });
@@ -285,6 +290,7 @@ export class Daemon {
       lastReadUnixSeconds: this.lastReadUnix,
       history: this.history.occupancy,
       store: this.history.counters,
+      flight: this.opts.flight?.metrics(),
       stream: { ...this.hub.stats },
       http: this.http,
       process: {
@@ -294,6 +300,11 @@ export class Daemon {
         startUnixSeconds: Math.floor(this.startUnix),
       },
     };
+  }
+
+  /** The path of a flight recorder file of ours by its name (validated), or undefined. */
+  traceFile(name: string): string | undefined {
+    return this.opts.flight?.pathOf(name);
   }
 
   metrics(): string {

@@ -8,11 +8,14 @@
  *   DNS name to 127.0.0.1 cannot drive the API;
  * - `PUT` needs `Content-Type: application/json`, a same-origin `Origin` if any, and a body of at most
  *   `maxBodyBytes`; bodies are validated field by field (`validate.ts`);
- * - static files come from memory (`static.ts`): no request reaches the filesystem, none reaches tracefs;
+ * - static files come from memory (`static.ts`); the only files read from disk are the flight recorder's own
+ *   trace.dat files (`/api/trace-files/{name}`): a name of its exact pattern, of a file it wrote into its directory
+ *   (no path, no `..`, nothing else there); no request reaches tracefs;
  * - every error is `{"error": "..."}` with a 4xx/5xx status; unexpected exceptions answer 500 "internal error" and are
  *   logged on the daemon's stderr, never sent.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { jsonLine } from '../sinks/json.ts';
 import { type Daemon, PROFILE_WINDOWS, type ProfileWindow } from './daemon.ts';
@@ -315,6 +318,45 @@ export function createApiServer(opts: ServerOptions): Server {
       if (!daemon.hub.open(res, analysis, hello, SECURITY_HEADERS)) {
         throw new ApiError(503, 'too many event streams are open; try again later', { 'Retry-After': '5' });
       }
+      return;
+    }
+    if (parts[0] === 'trace-files' && parts.length === 2) {
+      if (!get) throw methodNotAllowed('GET, HEAD');
+      query(url, []);
+      let file: string;
+      try {
+        file = decodeURIComponent(parts[1]);
+      } catch {
+        throw new ApiError(400, 'bad percent-encoding in the path');
+      }
+      const path = daemon.traceFile(file);
+      if (path === undefined) throw new ApiError(404, 'no such trace file (removed, or never written here)');
+      let size: number;
+      try {
+        size = statSync(path).size;
+      } catch {
+        throw new ApiError(404, 'no such trace file (removed meanwhile)');
+      }
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'Content-Type': 'application/octet-stream',
+        'Content-Disposition': `attachment; filename="${file}"`,
+        'Content-Length': String(size),
+        'Cache-Control': 'no-store',
+      });
+      if (method === 'HEAD') {
+        res.end();
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const rs = createReadStream(path, { start: 0, end: Math.max(0, size - 1) });
+        rs.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+        rs.on('end', resolve);
+        rs.pipe(res);
+      });
       return;
     }
     if (parts[0] === 'profiles' && parts.length === 2 && name !== undefined) {

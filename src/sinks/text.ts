@@ -31,6 +31,7 @@ export function formatOutlier(o: OutlierRecord): string {
     `start=${formatTimestamp(o.start_ns)}`,
   ];
   for (const [k, v] of Object.entries(o.detail)) parts.push(`${k}=${value(v)}`);
+  if (o.trace_file !== undefined) parts.push(`trace_file=${value(o.trace_file)}`);
   let text = `${o.analysis}_${what}: ${parts.join(', ')}`;
   if (o.stack !== undefined) for (const f of o.stack) text += `\n    ${f}`;
   return text;

@@ -15,6 +15,13 @@ export interface Outlier {
   comm: string | null;
   detail: Detail;
   stack?: string[];
+  /** The flight recorder's trace.dat of this outlier (a path on the daemon's host). */
+  trace_file?: string;
+}
+
+/** The daemon URL that downloads an outlier's trace.dat (by its file name). */
+export function traceFileUrl(path: string): string {
+  return `/api/trace-files/${encodeURIComponent(path.slice(path.lastIndexOf('/') + 1))}`;
 }
 
 export interface AnalysisInfo {

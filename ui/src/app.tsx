@@ -13,6 +13,7 @@ import {
   parseDuration,
   putJson,
   relativeText,
+  traceFileUrl,
   WINDOWS,
   type WindowName,
 } from './api.ts';
@@ -378,6 +379,15 @@ function OutlierTable(props: { outliers: Outlier[]; offsetNs: number }) {
                   <div class="muted">
                     pid {o.pid ?? '?'} · start {o.start_ns} ns · end {o.end_ns} ns (kernel mono clock)
                   </div>
+                  {o.trace_file !== undefined && (
+                    <div>
+                      trace of this moment:{' '}
+                      <a href={traceFileUrl(o.trace_file)} download data-testid="trace-file">
+                        {o.trace_file.slice(o.trace_file.lastIndexOf('/') + 1)}
+                      </a>{' '}
+                      <span class="muted">(trace.dat: latency-tracker analyze, trace-cmd report, KernelShark)</span>
+                    </div>
+                  )}
                   {o.stack !== undefined && o.stack.length > 0 ? (
                     <pre class="stack" data-testid="stack">
                       {o.stack.join('\n')}

@@ -274,6 +274,7 @@ export class DuckStore {
         cols[12][j] = r.subject;
         cols[13][j] = r.detail;
         cols[14][j] = r.stack === null ? null : listValue(r.stack);
+        cols[15][j] = r.trace_file;
       }
       const chunk = DuckDBDataChunk.create(OUTLIER_TYPES, n);
       chunk.setColumns(cols);
@@ -531,6 +532,7 @@ function rawToRow(r: RawOutlier): OutlierRow {
     subject: r.subject,
     detail: r.detail,
     stack: r.stack,
+    trace_file: r.trace_file ?? null,
   };
 }
 

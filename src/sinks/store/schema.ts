@@ -11,11 +11,13 @@ import type { Detail, DetailValue } from '../../analyses/types.ts';
 import { jsonLine } from '../json.ts';
 
 /** The fields of a JSON Lines record as the tables hold them: `detail` as JSON text, no stack as null. */
-export type StoredFields = Omit<OutlierRecord, 'type' | 'detail' | 'stack'> & {
+export type StoredFields = Omit<OutlierRecord, 'type' | 'detail' | 'stack' | 'trace_file'> & {
   /** `detail` as JSON text (exact integers). */
   detail: string;
   /** Symbolized kernel stack, or null when none was captured. */
   stack: string[] | null;
+  /** The flight recorder's trace.dat of the outlier, or null. */
+  trace_file: string | null;
 };
 
 /** One outlier as stored (both engines). */
@@ -86,6 +88,7 @@ export function toRow(o: OutlierRecord, host: string, timeMs: number): OutlierRo
     subject: subjectOf(o.detail),
     detail: jsonLine(o.detail),
     stack: o.stack ?? null,
+    trace_file: o.trace_file ?? null,
   };
 }
 
@@ -111,6 +114,7 @@ export interface OutlierBatch {
   subject: (string | null)[];
   detail: string[];
   stack: (string | null)[];
+  trace_file: (string | null)[];
 }
 
 export function encodeBatch(
@@ -135,6 +139,7 @@ export function encodeBatch(
     subject: new Array<string | null>(n),
     detail: new Array<string>(n),
     stack: new Array<string | null>(n),
+    trace_file: new Array<string | null>(n),
   };
   for (let i = 0; i < n; i++) {
     const o = records[i];
@@ -151,6 +156,7 @@ export function encodeBatch(
     b.subject[i] = subjectOf(o.detail);
     b.detail[i] = jsonLine(o.detail);
     b.stack[i] = o.stack === undefined ? null : o.stack.join('\n');
+    b.trace_file[i] = o.trace_file ?? null;
   }
   return b;
 }
@@ -181,6 +187,7 @@ export function decodeBatch(b: OutlierBatch): OutlierRow[] {
       subject: b.subject[i],
       detail: b.detail[i],
       stack: st === null ? null : st === '' ? [] : st.split('\n'),
+      trace_file: b.trace_file[i],
     };
   }
   return rows;
@@ -215,6 +222,7 @@ export function toRecord(r: Omit<StoredFields, 'reason'> & { reason: string }): 
     detail: parseDetail(r.detail),
   };
   if (r.stack !== null) rec.stack = r.stack;
+  if (r.trace_file !== null && r.trace_file !== undefined) rec.trace_file = r.trace_file;
   return rec;
 }
 
@@ -238,6 +246,7 @@ export const DUCK_OUTLIER_COLUMNS = [
   'subject VARCHAR',
   'detail VARCHAR NOT NULL',
   'stack VARCHAR[]',
+  'trace_file VARCHAR',
 ] as const;
 
 /** Columns of the DuckDB `profiles` table, in appender order. */
@@ -268,6 +277,8 @@ export const SCHEMA_VERSION = '1';
 
 export const DUCK_DDL = [
   `CREATE TABLE IF NOT EXISTS outliers (${DUCK_OUTLIER_COLUMNS.join(', ')})`,
+  // Stores made before the flight recorder (issue 16) gain its column (null for their rows).
+  'ALTER TABLE outliers ADD COLUMN IF NOT EXISTS trace_file VARCHAR',
   `CREATE TABLE IF NOT EXISTS profiles (${DUCK_PROFILE_COLUMNS.join(', ')})`,
   'CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)',
 ];

@@ -5,8 +5,10 @@
  * comes from `Paths` and the instance.
  */
 import { readFileSync } from 'node:fs';
-import { hostname, release, type } from 'node:os';
+import { endianness, hostname, release, type } from 'node:os';
 import { join } from 'node:path';
+import { parseHeaderPage } from '../../ftrace/format.ts';
+import type { PageLayout } from '../../ftrace/types.ts';
 import type { Paths } from '../../paths.ts';
 import { SetupError } from '../errors.ts';
 import type { TraceDatMeta } from '../tracedat/writer.ts';
@@ -67,4 +69,12 @@ export function liveCpuStats(inst: TracefsInstance): string[] {
     if (s !== undefined) out.push(`CPU: ${c}\n${s.endsWith('\n') ? s : `${s}\n`}`);
   }
   return out;
+}
+
+/** The sub-buffer layout of a live source's instance (`header_page`, with the instance's sub-buffer size). */
+export function livePageLayout(source: LiveSource): PageLayout {
+  const text = source.instance.readOptional('events/header_page');
+  if (text === undefined) throw new SetupError('tracefs has no events/header_page');
+  const layout = parseHeaderPage(text, { littleEndian: endianness() === 'LE' });
+  return { ...layout, pageSize: source.instance.pageSize };
 }
