@@ -21,11 +21,10 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A workload of syscalls and short sleeps (outliers for syscall, offcpu and wakeup), until killed. */
 function workload(): ChildProcess {
-  return spawn(
-    'sh',
-    ['-c', 'while :; do sleep 0.02; dd if=/dev/zero of=/dev/null bs=4k count=500 2>/dev/null; done'],
-    { stdio: 'ignore', detached: false },
-  );
+  return spawn('sh', ['-c', 'while :; do sleep 0.02; dd if=/dev/zero of=/dev/null bs=4k count=500 2>/dev/null; done'], {
+    stdio: 'ignore',
+    detached: false,
+  });
 }
 
 /** Events per name in `trace-cmd report -R` or `dump` output (`... [CPU] TIME: EVENT: ...`). */

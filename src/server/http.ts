@@ -244,6 +244,46 @@ export function createApiServer(opts: ServerOptions): Server {
   async function api(req: IncomingMessage, res: ServerResponse, method: string, url: URL, path: string) {
     const get = method === 'GET' || method === 'HEAD';
     const parts = path.slice(5).split('/');
+    // Before the analysis name is decoded: file names have dots.
+    if (parts[0] === 'trace-files' && parts.length === 2) {
+      if (!get) throw methodNotAllowed('GET, HEAD');
+      query(url, []);
+      let file: string;
+      try {
+        file = decodeURIComponent(parts[1]);
+      } catch {
+        throw new ApiError(400, 'bad percent-encoding in the path');
+      }
+      const path = daemon.traceFile(file);
+      if (path === undefined) throw new ApiError(404, 'no such trace file (removed, or never written here)');
+      let size: number;
+      try {
+        size = statSync(path).size;
+      } catch {
+        throw new ApiError(404, 'no such trace file (removed meanwhile)');
+      }
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'Content-Type': 'application/octet-stream',
+        'Content-Disposition': `attachment; filename="${file}"`,
+        'Content-Length': String(size),
+        'Cache-Control': 'no-store',
+      });
+      if (method === 'HEAD') {
+        res.end();
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const rs = createReadStream(path, { start: 0, end: Math.max(0, size - 1) });
+        rs.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+        rs.on('end', resolve);
+        rs.pipe(res);
+      });
+      return;
+    }
     const name = parts[1] !== undefined ? decodeName(parts[1]) : undefined;
 
     if (parts[0] === 'analyses' && parts.length === 1) {
@@ -318,45 +358,6 @@ export function createApiServer(opts: ServerOptions): Server {
       if (!daemon.hub.open(res, analysis, hello, SECURITY_HEADERS)) {
         throw new ApiError(503, 'too many event streams are open; try again later', { 'Retry-After': '5' });
       }
-      return;
-    }
-    if (parts[0] === 'trace-files' && parts.length === 2) {
-      if (!get) throw methodNotAllowed('GET, HEAD');
-      query(url, []);
-      let file: string;
-      try {
-        file = decodeURIComponent(parts[1]);
-      } catch {
-        throw new ApiError(400, 'bad percent-encoding in the path');
-      }
-      const path = daemon.traceFile(file);
-      if (path === undefined) throw new ApiError(404, 'no such trace file (removed, or never written here)');
-      let size: number;
-      try {
-        size = statSync(path).size;
-      } catch {
-        throw new ApiError(404, 'no such trace file (removed meanwhile)');
-      }
-      res.writeHead(200, {
-        ...SECURITY_HEADERS,
-        'Content-Type': 'application/octet-stream',
-        'Content-Disposition': `attachment; filename="${file}"`,
-        'Content-Length': String(size),
-        'Cache-Control': 'no-store',
-      });
-      if (method === 'HEAD') {
-        res.end();
-        return;
-      }
-      await new Promise<void>((resolve) => {
-        const rs = createReadStream(path, { start: 0, end: Math.max(0, size - 1) });
-        rs.on('error', () => {
-          res.destroy();
-          resolve();
-        });
-        rs.on('end', resolve);
-        rs.pipe(res);
-      });
       return;
     }
     if (parts[0] === 'profiles' && parts.length === 2 && name !== undefined) {
