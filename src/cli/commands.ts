@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import { COMM_EVENTS } from '../analyses/comm-events.ts';
 import { Engine } from '../analyses/engine.ts';
 import { ANALYSES } from '../analyses/index.ts';
+import { Profiles } from '../analyses/profiles.ts';
 import type { Analysis } from '../analyses/types.ts';
 import { parseTaskStateMask } from '../ftrace/format.ts';
 import { RecordFormatter } from '../ftrace/report.ts';
 import type { Profile } from '../histogram/profile.ts';
 import { type Paths, resolvePaths } from '../paths.ts';
 import { jsonLine } from '../sinks/json.ts';
+import { WorstOutliers } from '../sinks/report.ts';
 import { type CtfSource, formatRecord as formatCtfRecord, openCtfTrace } from '../sources/ctf/index.ts';
 import { SetupError } from '../sources/errors.ts';
 import { openTraceDat } from '../sources/tracedat/index.ts';
@@ -31,6 +33,7 @@ import {
 import { kernelHas } from './list.ts';
 import { parseRunOptions, type RawOptions, type RunOptions, UsageError } from './options.ts';
 import { formatWindows, runProfile, windowRecords, writeProfile } from './profiles.ts';
+import { packageVersion, reportTemplate, writeReport } from './report.ts';
 import { createEngine, finishRun, type Output } from './run.ts';
 import { openRunStore, type RunStore } from './run-store.ts';
 import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
@@ -97,20 +100,36 @@ export function runnable(o: RunOptions, named: boolean, has: (e: string) => bool
 export async function runAnalyze(
   file: string,
   names: string[],
-  raw: RawOptions & GlobalOptions & { buffer?: string; profileOut?: string },
+  raw: RawOptions & GlobalOptions & { buffer?: string; profileOut?: string; report?: string },
   io: Output,
 ): Promise<number> {
   const o = parseRunOptions(names, raw);
+  // The report page is read before the trace: a missing build fails at once.
+  const template = raw.report === undefined ? undefined : reportTemplate();
   const progress = progressReporter(`reading ${file}`, !o.json);
   const source = await openTraceFile(file, { buffer: raw.buffer, onProgress: progress.update });
   const has = (e: string) => source.schema.find(e) !== undefined;
   const analyses = runnable(o, names.length > 0, has, file);
-  const engine = createEngine(source, o, io, analyses);
+  const worst = template === undefined ? undefined : new WorstOutliers();
+  const engine = createEngine(
+    source,
+    o,
+    io,
+    analyses,
+    worst === undefined ? {} : { profiles: new Profiles(o.groupBy, o.groupLimit, { timeline: true }) },
+    worst === undefined ? undefined : (r) => worst.add(r),
+  );
   if (!o.json) io.out(`Analyzing ${file} (${source.cpus} CPUs): ${analyses.map((a) => a.name).join(', ')}.\n`);
   const stats = await source.run(engine);
   progress.end();
   finishRun(engine, stats, o, io);
   if (raw.profileOut !== undefined) writeProfile(raw.profileOut, runProfile(engine, file));
+  if (raw.report !== undefined && template !== undefined && worst !== undefined) {
+    const kind = source.kind === 'ctf' ? 'LTTng CTF trace' : 'trace.dat file';
+    const meta = { title: file, source: kind, tool: `latency-tracker ${packageVersion()}`, generatedMs: Date.now() };
+    const size = writeReport(raw.report, template, engine, stats, meta, worst);
+    io.err(`latency-tracker: wrote the report ${raw.report} (${(size / 1024).toFixed(0)} KiB)\n`);
+  }
   return 0;
 }
 

@@ -97,6 +97,7 @@ export function buildProgram(): Command {
   )
     .option('--buffer <NAME>', 'trace.dat buffer (instance) to read; default: the one with data')
     .option('--profile-out <FILE>', 'write the latency profile (JSON) at the end, for compare')
+    .option('--report <FILE.html>', 'write a self-contained HTML report (charts, worst outliers, losses)')
     .action(async (file: string, names: string[], opts, cmd: Command) => {
       process.exitCode = await runAnalyze(file, names, { ...cmd.optsWithGlobals(), ...opts }, stdio);
     });

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ANALYSES } from '../analyses/index.ts';
+import { Profiles } from '../analyses/profiles.ts';
 import { Daemon } from '../server/daemon.ts';
 import { createApiServer } from '../server/http.ts';
 import { checkToken, DEFAULT_LISTEN, isLoopback, parseListen } from '../server/listen.ts';
@@ -25,6 +26,7 @@ import {
 } from './flight.ts';
 import { kernelHas } from './list.ts';
 import { engineSettings, parseRunOptions, type RawOptions, UsageError } from './options.ts';
+import { reportTemplate } from './report.ts';
 import type { Output } from './run.ts';
 import { openRunStore, type RunStore } from './run-store.ts';
 import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
@@ -105,7 +107,8 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
       source,
       // Every analysis asked for: those this kernel lacks are listed (unavailable, with the reason).
       analyses: names.length > 0 ? o.analyses : ANALYSES,
-      engine: { settings, stacks: o.stacks },
+      // Latency over time is kept for the report (GET /api/report).
+      engine: { settings, stacks: o.stacks, profiles: new Profiles(undefined, undefined, { timeline: true }) },
       recording: { events, setRecording: (e, s) => source.setRecording(e, s) },
       historyCapacity,
       history: store?.history,
@@ -113,6 +116,7 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
       version,
       now: () => process.hrtime.bigint(),
       flight,
+      reportTemplate: optionalReportTemplate(),
     });
   } catch (e) {
     source.instance.remove();
@@ -194,4 +198,13 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     process.stdout.off('error', onPipeError);
   }
   return code;
+}
+
+/** The report page when it was built (the daemon runs without it: `GET /api/report` then says so). */
+function optionalReportTemplate(): string | undefined {
+  try {
+    return reportTemplate();
+  } catch {
+    return undefined;
+  }
 }

@@ -284,6 +284,22 @@ export function createApiServer(opts: ServerOptions): Server {
       });
       return;
     }
+    if (parts[0] === 'report' && parts.length === 1) {
+      if (!get) throw methodNotAllowed('GET, HEAD');
+      query(url, []);
+      const html = daemon.report();
+      if (html === undefined) {
+        throw new ApiError(503, 'the report page is not built (ui/dist-report/report.html): run sh scripts/prepare.sh');
+      }
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const host = daemon.hostName.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+      send(res, 200, method === 'HEAD' ? '' : html, {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Disposition': `attachment; filename="latency-report-${host}-${stamp}.html"`,
+        'Cache-Control': 'no-store',
+      });
+      return;
+    }
     const name = parts[1] !== undefined ? decodeName(parts[1]) : undefined;
 
     if (parts[0] === 'analyses' && parts.length === 1) {

@@ -81,6 +81,9 @@ export function App() {
             Compare
           </a>
         </nav>
+        <a class="report-link" href="/api/report" download data-testid="download-report">
+          Download report
+        </a>
         <span class={`conn ${feed.connected ? 'ok' : 'down'}`} data-testid="connection">
           {feed.connected ? 'live' : 'disconnected'}
         </span>
