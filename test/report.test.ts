@@ -27,6 +27,16 @@ function workload(): ChildProcess {
   });
 }
 
+/** Waits for a file to exist (written after end + after); returns its size. */
+async function waitForFile(path: string): Promise<number> {
+  const deadline = Date.now() + 15_000;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${path} never written`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return statSync(path).size;
+}
+
 /** A browser page that records console errors and every request. */
 async function browser(): Promise<{
   ctx: BrowserContext;
@@ -156,8 +166,24 @@ describe('report', { skip }, () => {
     }
   });
 
-  test("the dashboard's Download report: a file that opens from disk with the daemon's numbers", async () => {
-    const d = new ServeRun(['syscall', 'offcpu', '--listen', '127.0.0.1:0', '-t', 'syscall=100ms']);
+  test("the dashboard's Download report and an outlier's trace file link", async () => {
+    const flight = join(scratch, 'flight');
+    const d = new ServeRun([
+      'syscall',
+      'offcpu',
+      '--listen',
+      '127.0.0.1:0',
+      '-t',
+      'syscall=100ms',
+      '--flight-recorder',
+      flight,
+      '--flight-rate',
+      '100/1s',
+      '--flight-before',
+      '200ms',
+      '--flight-after',
+      '100ms',
+    ]);
     const b = await browser();
     try {
       const base = await d.ready();
@@ -191,6 +217,25 @@ describe('report', { skip }, () => {
         assert.ok(shown > 0 && shown <= (info.pairs as number), `${info.analysis}: ${shown} of ${info.pairs}`);
       }
       assert.equal((await b.page.getByTestId('report-title').textContent())?.trim(), (a.host as string).trim());
+
+      // A sleep's outlier arriving live in the dashboard links to its trace.dat, which downloads.
+      await b.page.goto(`${base}/#/a/syscall`);
+      await b.page.getByTestId('connection').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
+      await b.page.getByTestId('outlier-filter').fill('sleep');
+      const live = await runChild('sleep', ['0.25']);
+      const row = b.page.locator(`[data-testid=outlier-row][data-tid="${live.pid}"]`).first();
+      await row.waitFor({ timeout: 15_000 });
+      await row.click();
+      const link = b.page.getByTestId('trace-file').first();
+      await link.waitFor({ timeout: 5000 });
+      const href = (await link.getAttribute('href')) as string;
+      // Its own file, or a shared one (an earlier outlier whose window holds the whole sleep).
+      assert.match(href, /^\/api\/trace-files\/[a-z-]+-\d+\.\d{9}-(\d+|none)\.dat$/);
+      const name = decodeURIComponent(href.slice(href.lastIndexOf('/') + 1));
+      const got = await waitForFile(join(flight, name));
+      const r2 = await b.page.request.get(`${base}${href}`);
+      assert.equal(r2.status(), 200);
+      assert.equal((await r2.body()).length, got);
     } finally {
       await b.ctx.close();
       rmSync(b.dir, { recursive: true, force: true });
