@@ -3,6 +3,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { CGROUP_EVENTS } from '../analyses/cgroups.ts';
 import { COMM_EVENTS } from '../analyses/comm-events.ts';
 import { Engine } from '../analyses/engine.ts';
 import { ANALYSES } from '../analyses/index.ts';
@@ -14,6 +15,7 @@ import type { Profile } from '../histogram/profile.ts';
 import { type Paths, resolvePaths } from '../paths.ts';
 import { jsonLine } from '../sinks/json.ts';
 import { WorstOutliers } from '../sinks/report.ts';
+import { Cgroupfs } from '../sources/cgroupfs.ts';
 import { type CtfSource, formatRecord as formatCtfRecord, openCtfTrace } from '../sources/ctf/index.ts';
 import { SetupError } from '../sources/errors.ts';
 import { openTraceDat } from '../sources/tracedat/index.ts';
@@ -41,10 +43,11 @@ import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
 export interface GlobalOptions {
   tracefs?: string;
   procfs?: string;
+  cgroupfs?: string;
 }
 
 export function pathsOf(g: GlobalOptions): Paths {
-  return resolvePaths({ tracefs: g.tracefs, procfs: g.procfs });
+  return resolvePaths({ tracefs: g.tracefs, procfs: g.procfs, cgroupfs: g.cgroupfs });
 }
 
 /** A progress line on stderr when it is a terminal (piped output stays clean). */
@@ -104,6 +107,9 @@ export async function runAnalyze(
   io: Output,
 ): Promise<number> {
   const o = parseRunOptions(names, raw);
+  if (o.cgroup !== undefined) {
+    throw new UsageError('--cgroup: trace files do not record cgroups (their outliers say cgroup null); use it live');
+  }
   // The report page is read before the trace: a missing build fails at once.
   const template = raw.report === undefined ? undefined : reportTemplate();
   const progress = progressReporter(`reading ${file}`, !o.json);
@@ -116,7 +122,7 @@ export async function runAnalyze(
     o,
     io,
     analyses,
-    worst === undefined ? {} : { profiles: new Profiles(o.groupBy, o.groupLimit, { timeline: true }) },
+    worst === undefined ? {} : { profiles: new Profiles(o.groupBy, o.groupLimit, undefined, { timeline: true }) },
     worst === undefined ? undefined : (r) => worst.add(r),
   );
   if (!o.json) io.out(`Analyzing ${file} (${source.cpus} CPUs): ${analyses.map((a) => a.name).join(', ')}.\n`);
@@ -205,10 +211,13 @@ export function liveEvents(
   analyses: readonly Analysis[],
   has: (e: string) => boolean,
   stacks: boolean,
+  cgroups = false,
 ): { events: string[]; stackBits: number | undefined } {
   const events = [...new Set(analyses.flatMap((a) => a.events(has) as string[]))];
   // Rare events that name new threads, so short-lived processes keep their names after they exit.
   for (const e of COMM_EVENTS) if (has(e) && !events.includes(e)) events.push(e);
+  // Rare events that keep threads' cgroups current (moves, forks, exits).
+  if (cgroups) for (const e of CGROUP_EVENTS) if (has(e) && !events.includes(e)) events.push(e);
   let stackBits: number | undefined;
   if (stacks && analyses.some((a) => a.usesStacks) && has('sched:sched_switch')) {
     const f = readFileSync(join(paths.tracefs, 'events/sched/sched_switch/format'), 'utf8');
@@ -240,7 +249,11 @@ export async function runLive(
   ensureTracefs(paths);
   const has = kernelHas(paths);
   const analyses = runnable(o, names.length > 0, has, 'this kernel');
-  const { events, stackBits } = liveEvents(paths, analyses, has, o.stacks);
+  const cgroups = Cgroupfs.open(paths);
+  if (o.cgroup !== undefined && cgroups === undefined) {
+    throw new SetupError(`--cgroup: no cgroup hierarchy under ${paths.cgroupfs} (see --cgroupfs)`);
+  }
+  const { events, stackBits } = liveEvents(paths, analyses, has, o.stacks, cgroups !== undefined);
   const tids = o.pids.length > 0 ? expandPids(paths, o.pids) : [];
   if (flightSettings !== undefined) prepareFlightDir(flightSettings);
   // The store opens before tracing starts: a locked, corrupt or unwritable store ends the run with one line.
@@ -255,6 +268,7 @@ export async function runLive(
       events,
       filters: liveFilters(analyses, tids, o.comm),
       stackBits,
+      cgroups,
       pageObserver: pages,
     });
     try {

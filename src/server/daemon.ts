@@ -262,7 +262,7 @@ export class Daemon {
     return { current, baseline, rows: rows.map(compareRowToJSON) };
   }
 
-  async events(q: { analysis?: string; since?: bigint; limit: number }): Promise<OutlierRecord[]> {
+  async events(q: { analysis?: string; since?: bigint; limit: number; cgroup?: string }): Promise<OutlierRecord[]> {
     if (q.analysis !== undefined && ANALYSES.every((a) => a.name !== q.analysis)) throw unknownAnalysis(q.analysis);
     return this.history.query(q);
   }
@@ -285,6 +285,7 @@ export class Daemon {
           histogram: st !== undefined ? e.profiles.total(a.name) : undefined,
           stats: st?.tracker.stats,
           lastEventUnixSeconds: lastEventUnix,
+          byCgroup: st !== undefined ? e.profiles.cgroupGroups(a.name) : undefined,
         };
       }),
       records: e.records,
@@ -300,6 +301,7 @@ export class Daemon {
       flight: this.opts.flight?.metrics(),
       stream: { ...this.hub.stats },
       http: this.http,
+      cgroups: e.cgroups?.stats,
       process: {
         cpuSeconds: (cpu.user + cpu.system) / 1e6,
         residentBytes: mem.rss,

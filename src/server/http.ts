@@ -14,9 +14,11 @@
  * - every error is `{"error": "..."}` with a 4xx/5xx status; unexpected exceptions answer 500 "internal error" and are
  *   logged on the daemon's stderr, never sent.
  */
+
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { cgroupPathProblem } from '../analyses/container.ts';
 import { jsonLine } from '../sinks/json.ts';
 import { type Daemon, PROFILE_WINDOWS, type ProfileWindow } from './daemon.ts';
 import { ApiError } from './errors.ts';
@@ -348,7 +350,10 @@ export function createApiServer(opts: ServerOptions): Server {
     }
     if (parts[0] === 'events' && parts.length === 1) {
       if (!get) throw methodNotAllowed('GET, HEAD');
-      const q = query(url, ['analysis', 'since', 'limit']);
+      const q = query(url, ['analysis', 'since', 'limit', 'cgroup']);
+      const cgroup = q.get('cgroup');
+      const bad = cgroup === undefined ? undefined : cgroupPathProblem(cgroup);
+      if (bad !== undefined) throw new ApiError(400, `cgroup: ${bad}`);
       const limitText = q.get('limit') ?? '100';
       if (!/^\d{1,7}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 1000) {
         throw new ApiError(400, `limit: '${limitText.slice(0, 20)}' is not an integer in 1..1000`);
@@ -361,6 +366,7 @@ export function createApiServer(opts: ServerOptions): Server {
         analysis: q.get('analysis'),
         since: sinceText === undefined ? undefined : BigInt(sinceText),
         limit: Number(limitText),
+        cgroup,
       });
       sendJson(res, 200, { events });
       return;

@@ -96,6 +96,8 @@ function outlier(start: bigint, end: bigint, tid = 42): OutlierRecord {
     pid: null,
     comm: 'x',
     detail: {},
+    cgroup: null,
+    container: null,
   };
 }
 

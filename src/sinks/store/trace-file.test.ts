@@ -26,6 +26,8 @@ const rec = (i: number, traceFile?: string): OutlierRecord => ({
   pid: 7,
   comm: 'x',
   detail: { syscall: 'read', id: 0 },
+  cgroup: null,
+  container: null,
   ...(traceFile === undefined ? {} : { trace_file: traceFile }),
 });
 
