@@ -6,6 +6,7 @@
 import { HistogramGroups } from '../histogram/groups.ts';
 import { Histogram } from '../histogram/histogram.ts';
 import { createProfile, type Profile, type ProfileMeta } from '../histogram/profile.ts';
+import { Timeline } from '../histogram/timeline.ts';
 import { LatencyWindows, type WindowName } from '../histogram/windows.ts';
 
 /** Distinct group values kept per analysis before the overflow group takes the rest (default). */
@@ -22,6 +23,8 @@ interface Slot {
   interval: Histogram | undefined;
   /** Per-cgroup histograms for /metrics (`--metrics-by cgroup`), capped. */
   byCgroup: HistogramGroups<string> | undefined;
+  /** Latency over time (the report's heatmap), when asked for. */
+  timeline: Timeline | undefined;
 }
 
 export class Profiles {
@@ -37,6 +40,8 @@ export class Profiles {
     readonly groupBy?: string,
     readonly groupLimit = GROUP_LIMIT,
     readonly cgroupLimit?: number,
+    /** `timeline`: also keep latency over time per analysis (`--report`, the daemon's report). */
+    private readonly extra: { timeline?: boolean } = {},
   ) {}
 
   /** Registers an analysis; returns the index to pass to `record`. */
@@ -48,6 +53,7 @@ export class Profiles {
       groups: this.groupBy === undefined ? undefined : new HistogramGroups<string>({ limit: this.groupLimit }),
       interval: this.intervals ? new Histogram() : undefined,
       byCgroup: this.cgroupLimit === undefined ? undefined : new HistogramGroups<string>({ limit: this.cgroupLimit }),
+      timeline: this.extra.timeline === true ? new Timeline() : undefined,
     };
     this.slots.push(s);
     this.byName.set(name, s);
@@ -60,6 +66,7 @@ export class Profiles {
     s.total.record(ns);
     s.windows.record(ns, ts);
     if (s.interval !== undefined) s.interval.record(ns);
+    if (s.timeline !== undefined) s.timeline.record(ns, ts);
     if (group !== undefined && s.groups !== undefined) s.groups.record(group, ns);
   }
 
@@ -100,6 +107,11 @@ export class Profiles {
 
   total(name: string): Histogram {
     return this.slot(name).total;
+  }
+
+  /** Latency over time of an analysis, when the profiles keep it. */
+  timeline(name: string): Timeline | undefined {
+    return this.slot(name).timeline;
   }
 
   groups(name: string): HistogramGroups<string> | undefined {

@@ -19,6 +19,7 @@ import {
   putJson,
   relativeText,
   spanText,
+  traceFileUrl,
   WINDOWS,
   type WindowName,
   whereText,
@@ -118,6 +119,9 @@ export function App() {
             Compare
           </a>
         </nav>
+        <a class="report-link" href="/api/report" download data-testid="download-report">
+          Download report
+        </a>
         <span class={`conn ${live ? 'ok' : 'down'}`} data-testid="connection">
           {STATE_TEXT[feed.state]}
         </span>
@@ -565,6 +569,15 @@ function OutlierTable(props: { outliers: Outlier[]; offsetNs: number }) {
                     {o.pid !== null ? `pid ${o.pid} · ` : ''}from {dateTimeText((o.start_ns + props.offsetNs) / 1e6)} to{' '}
                     {clockText((o.end_ns + props.offsetNs) / 1e6)} ({formatNs(o.latency_ns)})
                   </div>
+                  {o.trace_file !== undefined && (
+                    <div>
+                      trace of this moment:{' '}
+                      <a href={traceFileUrl(o.trace_file)} download data-testid="trace-file">
+                        {o.trace_file.slice(o.trace_file.lastIndexOf('/') + 1)}
+                      </a>{' '}
+                      <span class="muted">(trace.dat: latency-tracker analyze, trace-cmd report, KernelShark)</span>
+                    </div>
+                  )}
                   {o.stack !== undefined && o.stack.length > 0 ? (
                     <pre class="stack" data-testid="stack">
                       {o.stack.join('\n')}
