@@ -14,8 +14,12 @@ for a in "$@"; do
   esac
 done
 
-# 1. npm packages: install when node_modules is missing or older than the lockfile.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# 1. npm packages: install when node_modules is missing or older than the lockfile. A node_modules that is a symbolic
+#    link (a worktree or copy sharing another checkout's packages) is never reinstalled: `npm ci` would empty the
+#    directory it points to, under every checkout that shares it.
+if [ -L node_modules ]; then
+  [ -f node_modules/.package-lock.json ] || { echo "prepare: node_modules is a link to an empty install: run npm ci where it points" >&2; exit 2; }
+elif [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "prepare: installing npm packages (npm ci)" >&2
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi

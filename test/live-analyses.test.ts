@@ -263,32 +263,28 @@ print(pid)
     assert.equal(run.latencies('syscall').filter((r) => r.tid === done.pid && r.reason === 'threshold').length, 0);
   });
 
-  test('--interval prints the 1m/5m/1h windows as it goes; --profile-out saves the run', async () => {
+  test("--interval prints each interval's own figures (like runqlat 2); --profile-out saves the run", async () => {
     const profile = join(scratch, 'live-profile.json');
     const run = new LiveRun(['syscall', '--json', '-t', '1h', '-i', '500ms', '--profile-out', profile]);
     await run.ready();
-    const windows = () => run.records.filter((r) => r.type === 'window' && r.analysis === 'syscall');
-    await run.until(() => windows().length >= 6, 10_000, 'two rounds of windows');
+    const intervals = () => run.records.filter((r) => r.type === 'interval' && r.analysis === 'syscall');
+    await run.until(() => intervals().length >= 3, 10_000, 'three intervals');
     const { code } = await run.stop();
     assert.equal(code, 0);
-    const w = windows();
-    assert.deepEqual(
-      w.slice(0, 3).map((r) => r.window),
-      ['1m', '5m', '1h'],
-    );
+    const w = intervals();
+    assert.equal(run.records.filter((r) => r.type === 'window').length, 0, 'no 1m/5m/1h window records');
     for (const r of w) {
       assert.ok(n(r.count) >= 0 && (r.count === 0 || n(r.p50_ns) > 0));
-      assert.ok(typeof r.ts_ns === 'bigint' || typeof r.ts_ns === 'number');
+      assert.ok(n(r.interval_ns) >= 300e6 && n(r.interval_ns) < 5e9, `interval_ns ${r.interval_ns}`);
+      assert.ok(Math.abs(n(r.unix) - Date.now() / 1000) < 60, `unix ${r.unix}`);
     }
-    // The 1h window only grows while the run is shorter than its interval length.
-    const hours = w.filter((r) => r.window === '1h').map((r) => n(r.count));
-    assert.ok(
-      hours.every((c, i) => i === 0 || c >= hours[i - 1]),
-      `1h counts ${hours}`,
-    );
+    // Each pair is in one interval only: the intervals add up to at most the whole run (cumulative windows would
+    // count the first interval's pairs again in every later line).
     const p = JSON.parse(readFileSync(profile, 'utf8'));
     assert.equal(p.format, 'latency-tracker-profile');
-    assert.ok(p.analyses.syscall.histogram.count > 0);
+    const total = p.analyses.syscall.histogram.count;
+    const sum = w.reduce((a, r) => a + n(r.count), 0);
+    assert.ok(sum > 0 && sum <= total, `intervals ${sum}, whole run ${total}`);
   });
 
   test('no instance of ours is left', () => {

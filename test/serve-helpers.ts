@@ -139,7 +139,9 @@ export function httpRequest(
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const r = request(
-      { host: '127.0.0.1', port, method, path, headers: { Host: `127.0.0.1:${port}`, ...opts.headers } },
+      // A fresh connection per request (agent: false): a kept-alive socket can be closed by the server's idle timeout
+      // just as it is reused, which reads as a 'socket hang up' that has nothing to do with the test.
+      { host: '127.0.0.1', port, method, path, headers: { Host: `127.0.0.1:${port}`, ...opts.headers }, agent: false },
       (res) => {
         let text = '';
         res.setEncoding('utf8');

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -416,6 +417,25 @@ describe('serve: --history only with --no-store', { skip }, () => {
       assert.equal(existsSync(join(dir, 'o.duckdb')), false, 'no store created');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('serve: an address in use', { skip }, () => {
+  test('one line saying the address is in use (no errno code), exit 2, nothing left behind', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const d = new ServeRun(['--listen', `127.0.0.1:${port}`, 'syscall']);
+      const { code } = await d.exited;
+      assert.equal(code, 2, d.stderr);
+      assert.equal(d.stderr.trim().split('\n').length, 1, d.stderr);
+      assert.match(d.stderr, new RegExp(`^latency-tracker: cannot listen on 127\\.0\\.0\\.1:${port}: address in use`));
+      assert.doesNotMatch(d.stderr, /EADDRINUSE/);
+      assert.equal(d.instanceExists, false);
+    } finally {
+      holder.close();
     }
   });
 });

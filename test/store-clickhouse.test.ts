@@ -251,7 +251,7 @@ describe('ClickHouse fleet sink (real server)', { skip }, () => {
     assert.equal(u.code, 2);
     assert.equal(
       unreachable.stderr,
-      `latency-tracker: ClickHouse at http://127.0.0.1:${port} is unreachable (ECONNREFUSED)\n`,
+      `latency-tracker: ClickHouse at http://127.0.0.1:${port} is unreachable (connection refused)\n`,
     );
     const wrong = new LiveRun([
       'syscall',

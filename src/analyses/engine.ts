@@ -9,6 +9,7 @@ import { intReader, stringReader, u64Reader } from '../ftrace/fields.ts';
 import { parseTaskStateMask } from '../ftrace/format.ts';
 import type { EventSchema } from '../ftrace/schema.ts';
 import { stackReader } from '../ftrace/stack.ts';
+import { GENERIC_SYSCALLS, X86_64_SYSCALLS } from '../ftrace/syscall-names.ts';
 import type { TraceRecord } from '../ftrace/types.ts';
 import { SetupError } from '../sources/errors.ts';
 import type { RecordSink, TraceSource } from '../sources/types.ts';
@@ -19,7 +20,6 @@ import { commObservers } from './comm-events.ts';
 import type { ContainerInfo } from './container.ts';
 import { Profiles } from './profiles.ts';
 import { StackTable } from './stacks.ts';
-import { GENERIC_SYSCALLS, X86_64_SYSCALLS } from './syscall-names.ts';
 import type { Analysis, AnalysisContext, AnalysisRun, Detail, Outlier } from './types.ts';
 
 export interface AnalysisSettings {
@@ -38,6 +38,8 @@ export interface EngineOptions {
   tids?: ReadonlySet<number>;
   /** Only pairs of threads with this comm (`--comm`). */
   comm?: string;
+  /** Only pairs attributed to these CPUs (`-C`; the pair's `cpu`). Pairs with no CPU are kept. */
+  cpus?: ReadonlySet<number>;
   /** The source filtered events by comm already (live): threads whose name is unknown are kept. */
   commFilteredInKernel?: boolean;
   /** `--group-by` field: `comm`, `tid`, `cpu`, or an analysis's own (`syscall`, `irq`, `vec`, `dev`). */
@@ -209,6 +211,7 @@ export class Engine implements RecordSink {
             ? () => {}
             : opts.tids === undefined &&
                 opts.comm === undefined &&
+                opts.cpus === undefined &&
                 opts.groupBy === undefined &&
                 opts.cgroup === undefined &&
                 !cgroupMetrics &&
@@ -217,7 +220,7 @@ export class Engine implements RecordSink {
               : (latency, tid, cpu, code) => {
                   // Every live pair knows its cgroup: a typed-array lookup (a /proc read once per new thread).
                   if (cg !== undefined && tid > 0) cg.touch(tid, this.now);
-                  if (this.wants(tid)) {
+                  if (this.wants(tid, cpu)) {
                     this.profiles.record(profileIndex, latency, this.groupKey(a, labels, tid, cpu, code), this.now);
                     if (cgroupMetrics) this.profiles.recordCgroup(profileIndex, this.metricsLabel(tid), latency);
                   }
@@ -412,8 +415,9 @@ export class Engine implements RecordSink {
     this.owners[f.id]?.push(owner);
   }
 
-  private wants(tid: number): boolean {
+  private wants(tid: number, cpu: number): boolean {
     const o = this.opts;
+    if (o.cpus !== undefined && cpu >= 0 && !o.cpus.has(cpu)) return false;
     if (o.tids !== undefined && tid >= 0 && !o.tids.has(tid)) return false;
     if (o.comm !== undefined && tid >= 0) {
       const c = this.comms.get(tid);
@@ -465,7 +469,7 @@ export class Engine implements RecordSink {
   }
 
   private report(o: Outlier, st: AnalysisState): void {
-    if (!this.wants(o.tid)) return;
+    if (!this.wants(o.tid, o.cpu)) return;
     st.outliers++;
     const comm = o.tid >= 0 ? (this.comms.get(o.tid) ?? null) : null;
     const rec: OutlierRecord = {

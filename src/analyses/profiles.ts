@@ -19,6 +19,8 @@ interface Slot {
   total: Histogram;
   windows: LatencyWindows;
   groups: HistogramGroups<string> | undefined;
+  /** Pairs since the last `takeInterval` (only after `trackIntervals`: `live -i`). */
+  interval: Histogram | undefined;
   /** Per-cgroup histograms for /metrics (`--metrics-by cgroup`), capped. */
   byCgroup: HistogramGroups<string> | undefined;
   /** Latency over time (the report's heatmap), when asked for. */
@@ -49,6 +51,7 @@ export class Profiles {
       total: new Histogram(),
       windows: new LatencyWindows(),
       groups: this.groupBy === undefined ? undefined : new HistogramGroups<string>({ limit: this.groupLimit }),
+      interval: this.intervals ? new Histogram() : undefined,
       byCgroup: this.cgroupLimit === undefined ? undefined : new HistogramGroups<string>({ limit: this.cgroupLimit }),
       timeline: this.extra.timeline === true ? new Timeline() : undefined,
     };
@@ -62,8 +65,29 @@ export class Profiles {
     const s = this.slots[i];
     s.total.record(ns);
     s.windows.record(ns, ts);
+    if (s.interval !== undefined) s.interval.record(ns);
     if (s.timeline !== undefined) s.timeline.record(ns, ts);
     if (group !== undefined && s.groups !== undefined) s.groups.record(group, ns);
+  }
+
+  private intervals = false;
+
+  /** From now on, also keep each analysis's pairs since the last `takeInterval` (for `live -i`, like `runqlat 2`). */
+  trackIntervals(): void {
+    this.intervals = true;
+    for (const s of this.slots) s.interval ??= new Histogram();
+  }
+
+  /**
+   * The pairs of analysis `name` since the previous call (or since `trackIntervals`), and a fresh start. The
+   * returned histogram is the caller's (a copy).
+   */
+  takeInterval(name: string): Histogram {
+    const s = this.slot(name);
+    if (s.interval === undefined) throw new Error('takeInterval without trackIntervals');
+    const h = s.interval.clone();
+    s.interval.reset();
+    return h;
   }
 
   /** One matched pair of analysis `i` in cgroup `label` (for /metrics; no-op without a cgroup limit). */

@@ -1,7 +1,7 @@
 /**
  * `live`, `analyze` and `dump`: option checking, opening the source, running, exit codes.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CGROUP_EVENTS } from '../analyses/cgroups.ts';
 import { COMM_EVENTS } from '../analyses/comm-events.ts';
@@ -17,7 +17,8 @@ import { jsonLine } from '../sinks/json.ts';
 import { WorstOutliers } from '../sinks/report.ts';
 import { Cgroupfs } from '../sources/cgroupfs.ts';
 import { type CtfSource, formatRecord as formatCtfRecord, openCtfTrace } from '../sources/ctf/index.ts';
-import { SetupError } from '../sources/errors.ts';
+import { SetupError, systemErrorText } from '../sources/errors.ts';
+import { describeNonTrace } from '../sources/sniff.ts';
 import { openTraceDat } from '../sources/tracedat/index.ts';
 import { commFilter, tidFilter } from '../sources/tracefs/filters.ts';
 import { mountTracefs } from '../sources/tracefs/mount.ts';
@@ -32,9 +33,9 @@ import {
   prepareFlightDir,
   type RawFlightOptions,
 } from './flight.ts';
-import { kernelHas } from './list.ts';
+import { kernelHas, resolveLiveEvent } from './list.ts';
 import { parseRunOptions, type RawOptions, type RunOptions, UsageError } from './options.ts';
-import { formatWindows, runProfile, windowRecords, writeProfile } from './profiles.ts';
+import { formatInterval, intervalRecords, runProfile, writeProfile } from './profiles.ts';
 import { packageVersion, reportTemplate, writeReport } from './report.ts';
 import { createEngine, finishRun, type Output } from './run.ts';
 import { openRunStore, type RunStore } from './run-store.ts';
@@ -70,7 +71,11 @@ function progressReporter(label: string, enabled: boolean): { update(done: numbe
   };
 }
 
-/** Opens a trace file (trace.dat) or trace directory (LTTng CTF). */
+/**
+ * Opens a trace file (trace.dat) or trace directory (LTTng CTF, or a directory holding a `trace.dat`, as
+ * `trace-cmd record` leaves one). A file that is something else (ftrace or `trace-cmd report` text, systrace HTML,
+ * a compressed file, ...) is named in one sentence with what to do instead.
+ */
 export async function openTraceFile(
   path: string,
   opts: { buffer?: string; onProgress?(done: number, total: number): void },
@@ -79,10 +84,38 @@ export async function openTraceFile(
   try {
     st = statSync(path);
   } catch (e) {
-    throw new SetupError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new SetupError(`cannot open ${path}: ${systemErrorText(e)}`);
   }
-  if (st.isDirectory()) return openCtfTrace(path);
-  return openTraceDat(path, { buffer: opts.buffer, onProgress: opts.onProgress });
+  let file = path;
+  if (st.isDirectory()) {
+    const inside = join(path, 'trace.dat');
+    if (existsSync(join(path, 'metadata')) || !existsSync(inside) || !statSync(inside).isFile()) {
+      return openCtfTrace(path);
+    }
+    file = inside;
+  }
+  const what = describeNonTrace(file, readHead(file, 64 * 1024));
+  if (what !== undefined) throw new SetupError(what);
+  return openTraceDat(file, { buffer: opts.buffer, onProgress: opts.onProgress });
+}
+
+/** The first `n` bytes of a file (fewer when it is shorter). */
+function readHead(path: string, n: number): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new SetupError(`cannot open ${path}: ${systemErrorText(e)}`);
+  }
+  try {
+    const buf = new Uint8Array(n);
+    const got = readSync(fd, buf, 0, n, 0);
+    return buf.subarray(0, got);
+  } catch (e) {
+    throw new SetupError(`cannot read ${path}: ${systemErrorText(e)}`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Splits the requested analyses into runnable ones, refusing named ones the source cannot serve. */
@@ -125,7 +158,12 @@ export async function runAnalyze(
     worst === undefined ? {} : { profiles: new Profiles(o.groupBy, o.groupLimit, undefined, { timeline: true }) },
     worst === undefined ? undefined : (r) => worst.add(r),
   );
-  if (!o.json) io.out(`Analyzing ${file} (${source.cpus} CPUs): ${analyses.map((a) => a.name).join(', ')}.\n`);
+  if (!o.json) {
+    const header = `Analyzing ${file} (${source.cpus} CPU${source.cpus === 1 ? '' : 's'}): ${analyses.map((a) => a.name).join(', ')}.\n`;
+    // With --folded, stdout carries only the folded lines (for flamegraph.pl).
+    if (o.folded) io.err(header);
+    else io.out(header);
+  }
   const stats = await source.run(engine);
   progress.end();
   finishRun(engine, stats, o, io);
@@ -243,6 +281,8 @@ export async function runLive(
     const d = parseDuration(raw.interval);
     if (typeof d === 'string') throw new UsageError(`--interval: ${d}`);
     if (d < 100e6) throw new UsageError(`--interval: at least 100ms, got '${raw.interval}'`);
+    if (o.folded)
+      throw new UsageError('--interval prints tables as it goes, --folded only stacks at the end: not both');
     interval = d;
   }
   const paths = pathsOf(raw);
@@ -304,13 +344,18 @@ export async function runLive(
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   const timer = o.duration !== undefined ? setTimeout(stop, o.duration / 1e6) : undefined;
+  // -i: every interval, the figures of the pairs that ended in it (like `runqlat 2`).
+  let lastTick = process.hrtime.bigint();
+  if (interval !== undefined) engine.profiles.trackIntervals();
   const ticker =
     interval === undefined
       ? undefined
       : setInterval(() => {
           const now = process.hrtime.bigint();
-          if (o.json) for (const rec of windowRecords(engine, now)) io.out(`${jsonLine(rec)}\n`);
-          else io.out(formatWindows(engine, new Date().toTimeString().slice(0, 8)));
+          const spanNs = Number(now - lastTick);
+          lastTick = now;
+          if (o.json) for (const rec of intervalRecords(engine, now, spanNs)) io.out(`${jsonLine(rec)}\n`);
+          else io.out(formatInterval(engine, new Date().toTimeString().slice(0, 8), spanNs));
         }, interval / 1e6);
   let code = 0;
   try {
@@ -318,7 +363,7 @@ export async function runLive(
     const running = source.run(engine);
     store?.start(engine);
     const header = `Tracing ${analyses.map((a) => a.name).join(', ')}... Hit Ctrl-C to end.\n`;
-    if (o.json) io.err(header);
+    if (o.json || o.folded) io.err(header);
     else io.out(header);
     const stats = await running;
     finishRun(engine, stats, o, io);
@@ -349,7 +394,7 @@ export async function runDump(
       throw new UsageError(`--count: '${raw.count}' is not a positive integer`);
     limit = Number(raw.count);
   }
-  const wanted = raw.event ?? [];
+  const wanted = [...(raw.event ?? [])];
   for (const e of wanted)
     if (!/^([a-z0-9_]+:)?[a-z0-9_]+$/.test(e)) throw new UsageError(`--event: bad event name '${e}'`);
   let source: TraceSource;
@@ -359,10 +404,12 @@ export async function runDump(
     if (wanted.length === 0) throw new UsageError('--live needs the events to record (-e system:name, repeatable)');
     const paths = pathsOf(raw);
     ensureTracefs(paths);
-    const has = kernelHas(paths);
-    for (const e of wanted)
-      if (!e.includes(':') || !has(e)) throw new SetupError(`this kernel has no tracepoint ${e} (use system:name)`);
-    live = LiveSource.open({ paths, events: wanted });
+    for (let i = 0; i < wanted.length; i++) {
+      const full = resolveLiveEvent(paths, wanted[i]);
+      if (typeof full !== 'string') throw new SetupError(full.error);
+      wanted[i] = full;
+    }
+    live = LiveSource.open({ paths, events: [...new Set(wanted)] });
     source = live;
   } else {
     if (file === undefined) throw new UsageError('dump needs a FILE (trace.dat or CTF directory) or --live');

@@ -29,11 +29,3 @@ export function parseDuration(text: string): number | string {
   if (!Number.isFinite(ns) || ns > MAX_DURATION_NS) return `'${text}' is too long (at most 30 days)`;
   return ns;
 }
-
-/** `1.234 ms`-style rendering of nanoseconds for humans. */
-export function formatDuration(ns: number): string {
-  if (ns < 1e3) return `${Math.round(ns)} ns`;
-  if (ns < 1e6) return `${(ns / 1e3).toFixed(3)} us`;
-  if (ns < 1e9) return `${(ns / 1e6).toFixed(3)} ms`;
-  return `${(ns / 1e9).toFixed(3)} s`;
-}

@@ -44,7 +44,7 @@ describe('bad arguments: one line naming the bad value, exit code 2', () => {
     [['analyze', TRACE, '-p', '12x'], /--pid: '12x' is not a process id/],
     [['analyze', TRACE, '-c', 'a"b'], /--comm: 'a"b' is not a process name/],
     [['analyze', TRACE, '--group-by', 'color'], /--group-by.*color/],
-    [['analyze', '/nonexistent/trace.dat'], /cannot open \/nonexistent\/trace.dat: ENOENT/],
+    [['analyze', '/nonexistent/trace.dat'], /cannot open \/nonexistent\/trace.dat: no such file or directory$/],
     [['analyze', '/etc/hostname'], /hostname.*(not a trace|magic|trace-cmd)/i],
     [['analyze'], /missing required argument 'FILE'/],
     [['live', '-d', '0s'], /--duration: must be more than 0/],
@@ -97,7 +97,7 @@ describe('analyze --json', () => {
 
 describe('profiles: --profile-out and compare', () => {
   const DIR = fileURLToPath(new URL('../../../shared/traces/tracecmd-x86-vm/', import.meta.url));
-  test('a saved profile compares with the trace it came from (v6 copy): same counts, no change', () => {
+  test('a saved profile compares with the trace it came from (v6 copy): same counts, nothing significant', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'lt-prof-')), 'p.json');
     const r = run('analyze', `${DIR}trace.dat`, '-t', '1h', '--profile-out', out);
     assert.equal(r.status, 0, r.stderr);
@@ -119,7 +119,7 @@ describe('profiles: --profile-out and compare', () => {
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /^baseline: .*p\.json/m);
     assert.match(t.stdout, /^syscall\n/m);
-    assert.match(t.stdout, /p99 .* no change/);
+    assert.match(t.stdout, /p99 .* not significant/);
   });
   test('compare of something that is neither a profile nor a trace: one line, exit 2', () => {
     const bad = join(mkdtempSync(join(tmpdir(), 'lt-prof-')), 'bad.json');

@@ -9,7 +9,7 @@ import { resolvePaths } from '../paths.ts';
 import { StoreError } from '../sinks/store/duck.ts';
 import { REPORT_NAMES } from '../sinks/store/reports.ts';
 import { DEFAULT_STORE_PATH } from '../sinks/store/store.ts';
-import { SetupError } from '../sources/errors.ts';
+import { isSystemError, SetupError, systemErrorText } from '../sources/errors.ts';
 import { profileOfTrace, runAnalyze, runDump, runLive } from './commands.ts';
 import { flightOptions } from './flight.ts';
 import { formatList, kernelHas, listAnalyses } from './list.ts';
@@ -41,6 +41,10 @@ function commonOptions(c: Command): Command {
     .option('--summary', 'statistics at the end: counts, percentiles, log2 histogram')
     .addOption(new Option('--group-by <FIELD>', 'per-group statistics in the summary').choices(groupFields()))
     .option('--group-limit <N>', 'distinct groups kept per analysis before the overflow group (default 256)')
+    .option('-C, --cpu <CPUS>', 'only pairs on these CPUs, e.g. 0,2-3 (repeatable)', collect)
+    .option('-T, --timestamps', 'wall-clock time (HH:MM:SS.us) on each outlier line')
+    .option('-m, --milliseconds', 'the summary histogram in milliseconds')
+    .option('--folded', 'folded stacks for flame graphs at the end (like offcputime -f), instead of outlier lines')
     .option('--cgroup <PATH>', 'only threads in this cgroup or below it (live; e.g. /system.slice/mariadb.service)');
 }
 
@@ -56,7 +60,7 @@ export function buildProgram(): Command {
     .option('--tracefs <DIR>', 'tracefs mount point (default /sys/kernel/tracing)')
     .option('--procfs <DIR>', 'procfs mount point (default /proc)')
     .option('--cgroupfs <DIR>', 'where the cgroup hierarchies are mounted (default /sys/fs/cgroup)')
-    .configureOutput({ outputError: (str, write) => write(str) })
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'latency-tracker: ')) })
     .exitOverride();
 
   commonOptions(
@@ -179,6 +183,7 @@ export function buildProgram(): Command {
     .option('-a, --analysis <NAME>', 'only this analysis (repeatable)', collect)
     .addOption(new Option('--group-by <FIELD>', 'for traces: also compare per group').choices(groupFields()))
     .option('--json', 'JSON Lines, one object per compared row')
+    .option('--no-fail', 'exit 0 even when a percentile regressed (default: exit 1 then, like diff)')
     .action(async (baseline: string, current: string, opts) => {
       process.exitCode = await runCompare(baseline, current, opts, stdio, profileOfTrace);
     });
@@ -196,6 +201,7 @@ export function buildProgram(): Command {
     .option('--last <DURATION>', 'only the last DURATION (e.g. 1h)')
     .option('--limit <N>', 'rows (top), processes per analysis, subjects per interval (p99); default 20')
     .option('--every <DURATION>', 'interval of the over-time reports (default 1m)')
+    .option('--token <TOKEN>', 'token of the daemon holding the store, if it has one (or LATENCY_TRACKER_TOKEN)')
     .action(async (report: string | undefined, opts) => {
       process.exitCode = await runQueryCommand(report, opts, stdio);
     });
@@ -218,7 +224,9 @@ export function buildProgram(): Command {
       if (opts.json) for (const r of rows) stdio.out(`${JSON.stringify({ type: 'analysis', ...r })}\n`);
       else stdio.out(formatList(rows));
       if (has === undefined)
-        stdio.err(`latency-tracker: cannot read ${paths.tracefs} (run as root): availability unknown\n`);
+        stdio.err(
+          `latency-tracker: cannot read ${paths.tracefs} (run as root to see which analyses this kernel supports): KERNEL ? = unknown\n`,
+        );
     });
   return program;
 }
@@ -238,6 +246,12 @@ export async function main(argv: string[]): Promise<number> {
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) return 2;
     if (err instanceof UsageError || err instanceof SetupError || err instanceof StoreError) {
       process.stderr.write(`latency-tracker: ${err.message}\n`);
+      return 2;
+    }
+    if (isSystemError(err)) {
+      // An operating-system error nothing above explained: what it means and on which path, never its code.
+      const path = (err as NodeJS.ErrnoException).path;
+      process.stderr.write(`latency-tracker: ${path !== undefined ? `${path}: ` : ''}${systemErrorText(err)}\n`);
       return 2;
     }
     const named = err as Error & { offset?: number };

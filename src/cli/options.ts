@@ -29,6 +29,10 @@ export interface RawOptions {
   cgroup?: string;
   tracefs?: string;
   procfs?: string;
+  cpu?: string[];
+  timestamps?: boolean;
+  milliseconds?: boolean;
+  folded?: boolean;
   cgroupfs?: string;
 }
 
@@ -47,8 +51,34 @@ export interface RunOptions {
   summary: boolean;
   groupBy: string | undefined;
   groupLimit: number | undefined;
+  /** `-C`: only pairs attributed to these CPUs. */
+  cpus: number[];
+  /** `-T`: wall-clock time on each outlier line. */
+  timestamps: boolean;
+  /** `-m`: the summary's log2 histogram in milliseconds. */
+  milliseconds: boolean;
+  /** `--folded`: folded stacks at the end instead of outlier lines (implies stacks). */
+  folded: boolean;
   /** `--cgroup PATH`: only threads in this cgroup or below it (live). */
   cgroup: string | undefined;
+}
+
+/** Largest CPU number accepted by `-C` (the kernel's NR_CPUS limit is 8192). */
+const MAX_CPU = 8191;
+
+/** `-C 0,2-3` (repeatable): CPU numbers, sorted, without duplicates. */
+export function parseCpuList(specs: string[]): number[] {
+  const out = new Set<number>();
+  for (const part of specs.flatMap((s) => s.split(','))) {
+    const m = /^\s*(\d{1,4})(?:-(\d{1,4}))?\s*$/.exec(part);
+    const lo = m === null ? Number.NaN : Number(m[1]);
+    const hi = m === null ? Number.NaN : m[2] === undefined ? lo : Number(m[2]);
+    if (!(lo <= hi && hi <= MAX_CPU)) {
+      throw new UsageError(`--cpu: '${part}' is not a CPU number or range (e.g. 0, 2-3; at most ${MAX_CPU})`);
+    }
+    for (let c = lo; c <= hi; c++) out.add(c);
+  }
+  return [...out].sort((a, b) => a - b);
 }
 
 /** Per-analysis threshold and timeout as given on the command line (the engine's `settings`). */
@@ -144,12 +174,16 @@ export function parseRunOptions(names: string[], raw: RawOptions): RunOptions {
     timeouts,
     pids,
     comm: raw.comm,
-    stacks: raw.stacks === true,
+    stacks: raw.stacks === true || raw.folded === true,
     duration,
     json: raw.json === true,
     summary: raw.summary === true,
     groupBy: raw.groupBy,
     groupLimit,
+    cpus: parseCpuList(raw.cpu ?? []),
+    timestamps: raw.timestamps === true,
+    milliseconds: raw.milliseconds === true,
+    folded: raw.folded === true,
     cgroup: raw.cgroup === undefined ? undefined : raw.cgroup.replace(/\/+$/, '') || '/',
   };
 }

@@ -4,9 +4,11 @@
  */
 import { Engine, type EngineOptions, type OutlierRecord } from '../analyses/engine.ts';
 import type { Analysis } from '../analyses/types.ts';
-import { jsonLine } from '../sinks/json.ts';
+import { FOLDED_LIMIT, FoldedStacks } from '../sinks/folded.ts';
+import { jsonLine, withUnix } from '../sinks/json.ts';
 import { formatSummary, summaryRecords } from '../sinks/summary.ts';
-import { formatOutlier } from '../sinks/text.ts';
+import { formatOutlier, wallClockText } from '../sinks/text.ts';
+import { SetupError } from '../sources/errors.ts';
 import type { SourceStats, TraceSource } from '../sources/types.ts';
 import { engineSettings, type RunOptions } from './options.ts';
 
@@ -30,9 +32,23 @@ export function createEngine(
   tee?: (r: OutlierRecord) => void,
 ): Engine {
   const settings = engineSettings(o);
-  const show = o.json
-    ? (r: OutlierRecord) => io.out(`${jsonLine(r)}\n`)
-    : (r: OutlierRecord) => io.out(`${formatOutlier(r)}\n`);
+  if (o.timestamps && source.kind !== 'tracefs' && source.unixOffsetNs === undefined) {
+    throw new SetupError(
+      `-T: this ${source.kind} trace has no wall-clock reference (clock ${source.clock}); -T works live and on LTTng traces`,
+    );
+  }
+  let show: (r: OutlierRecord) => void;
+  if (o.folded) {
+    const folded = new FoldedStacks();
+    foldedOf.set(source, folded);
+    show = (r) => folded.add(r);
+  } else if (o.json) show = (r) => io.out(`${jsonLine(withUnix(r, source.unixOffsetNs))}\n`);
+  else if (o.timestamps) {
+    show = (r) => {
+      const off = source.unixOffsetNs;
+      io.out(`${formatOutlier(r, off === undefined ? '?' : wallClockText(r.start_ns + off))}\n`);
+    };
+  } else show = (r) => io.out(`${formatOutlier(r)}\n`);
   const print =
     tee === undefined
       ? show
@@ -48,6 +64,7 @@ export function createEngine(
       stacks: o.stacks,
       tids: o.pids.length > 0 ? new Set(o.pids) : undefined,
       comm: o.comm,
+      cpus: o.cpus.length > 0 ? new Set(o.cpus) : undefined,
       groupBy: o.groupBy,
       groupLimit: o.groupLimit,
       cgroup: o.cgroup,
@@ -57,11 +74,26 @@ export function createEngine(
   );
 }
 
-/** The end of a run: the summary (with `--summary`), and what was lost or skipped, on stderr when human. */
+/** The `--folded` table of a run, by its source. */
+const foldedOf = new WeakMap<TraceSource, FoldedStacks>();
+
+/**
+ * The end of a run: the folded stacks (`--folded`), the summary (with `--summary`), and what was lost or skipped,
+ * on stderr when human.
+ */
 export function finishRun(engine: Engine, stats: SourceStats, o: RunOptions, io: Output): void {
+  const folded = foldedOf.get(engine.source);
+  if (folded !== undefined) {
+    io.out(folded.format());
+    if (folded.overflow > 0) {
+      io.err(
+        `latency-tracker: more than ${FOLDED_LIMIT} distinct stacks: ${folded.overflow} outliers under [other stacks]\n`,
+      );
+    }
+  }
   if (o.summary) {
     if (o.json) for (const rec of summaryRecords(engine, stats)) io.out(`${jsonLine(rec)}\n`);
-    else io.out(formatSummary(engine, stats));
+    else io.out(formatSummary(engine, stats, o.milliseconds ? 'msecs' : 'usecs'));
   }
   const lost = stats.lostPerCpu.reduce((a, b) => a + b, 0);
   if (lost > 0 || stats.lossReports > 0) {

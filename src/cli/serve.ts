@@ -4,6 +4,7 @@
  * events and removes its tracefs instance, and the process exits 0.
  */
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ANALYSES } from '../analyses/index.ts';
 import { Profiles } from '../analyses/profiles.ts';
@@ -11,9 +12,10 @@ import { Daemon } from '../server/daemon.ts';
 import { createApiServer } from '../server/http.ts';
 import { checkToken, DEFAULT_LISTEN, isLoopback, parseListen } from '../server/listen.ts';
 import { StaticFiles } from '../server/static.ts';
+import { removeServeNote, serveNotePath, writeServeNote } from '../sinks/store/serve-note.ts';
 import { DEFAULT_STORE_PATH } from '../sinks/store/store.ts';
 import { Cgroupfs } from '../sources/cgroupfs.ts';
-import { SetupError } from '../sources/errors.ts';
+import { SetupError, systemErrorText } from '../sources/errors.ts';
 import { removeAllInstancesSync } from '../sources/tracefs/instance.ts';
 import { LiveSource } from '../sources/tracefs/source.ts';
 import { ensureTracefs, type GlobalOptions, liveEvents, pathsOf, runnable } from './commands.ts';
@@ -161,8 +163,7 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     daemon.close();
     source.instance.remove();
     await store?.close(undefined);
-    const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new SetupError(`cannot listen on ${raw.listen ?? DEFAULT_LISTEN} (${code})`);
+    throw new SetupError(`cannot listen on ${raw.listen ?? DEFAULT_LISTEN}: ${systemErrorText(e)}`);
   }
   const addr = server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : listen.port;
@@ -175,12 +176,14 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     if (stopping) {
       // A second signal: leave now, cleaning up the instance.
       removeAllInstancesSync();
+      if (storeOpts !== undefined) removeServeNote(storeOpts.store.path);
       process.exit(1);
     }
     stopping = true;
     forced = setTimeout(() => {
       io.err('latency-tracker: shutdown took too long; leaving without a full flush\n');
       removeAllInstancesSync();
+      if (storeOpts !== undefined) removeServeNote(storeOpts.store.path);
       process.exit(1);
     }, SHUTDOWN_MS);
     forced.unref();
@@ -201,6 +204,14 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     for (const s of daemon.engine.skipped) io.out(`  not available: ${s}\n`);
     io.out(`Dashboard: ${base}/${token !== undefined ? '  (log in once with /?token=YOUR_TOKEN)' : ''}\n`);
     io.out(`Metrics:   ${base}/metrics\n`);
+    if (storeOpts !== undefined) {
+      const path = resolve(storeOpts.store.path);
+      // `query` finds this daemon through the note and asks it (the store admits one process at a time).
+      const noted = writeServeNote(path, base);
+      io.out(
+        `Store:     ${path}${noted ? ' (latency-tracker query asks this daemon while it runs)' : ` (cannot write ${serveNotePath(path)}: query cannot reach this daemon)`}\n`,
+      );
+    } else io.out('Store:     none (--no-store): outliers are kept in memory only\n');
     const stats = await running.catch((e) => {
       server.close();
       server.closeAllConnections();
@@ -216,6 +227,7 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
       io.err(flightSummary(flight));
     }
     // Everything buffered reaches the store before we leave (the forced exit still bounds the shutdown).
+    if (storeOpts !== undefined) removeServeNote(storeOpts.store.path);
     if (store !== undefined) code = await store.close(daemon.engine);
     if (forced !== undefined) clearTimeout(forced);
     process.off('SIGINT', shutdown);

@@ -2,6 +2,7 @@
  * The store options of `live` (and later `serve`): `--store`, retention, flush and profile intervals, and the
  * ClickHouse fleet sink. Every bad value is a `UsageError` (one line, exit code 2).
  */
+import { durationText } from '../sinks/durations.ts';
 import { isIdentifier } from '../sinks/store/chsql.ts';
 import { DEFAULT_STORE_PATH, type StoreOptions } from '../sinks/store/store.ts';
 import { parseDuration } from './duration.ts';
@@ -91,7 +92,10 @@ export function parseStoreOptions(
     const ns = parseDuration(text);
     if (typeof ns === 'string') throw new UsageError(`--${name}: ${ns}`);
     const v = ns / 1e6;
-    if (v < min || v > max) throw new UsageError(`--${name}: '${text}' is out of range (${min} ms .. ${max / 1000} s)`);
+    if (v < min || v > max)
+      throw new UsageError(
+        `--${name}: '${text}' is out of range (${durationText(min * 1e6)} .. ${durationText(max * 1e6)})`,
+      );
     return v;
   };
   const flushIntervalMs = ms('flush-interval', raw.flushInterval, 1000, 10, 60_000);

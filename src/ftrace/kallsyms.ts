@@ -7,7 +7,7 @@
  * table is empty (`restricted` tells). Lookup is by nearest lower address, exact on 64-bit addresses held as
  * u32 halves in sorted typed arrays.
  */
-import type { Symbolizer } from '../sources/types.ts';
+import type { Symbolizer } from './types.ts';
 
 const TWO32 = 4294967296;
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Capture, fixtureSchema, loadCapture } from '../../test/helpers/ftrace-fixture.ts';
-import type { RecordSink } from '../sources/types.ts';
 import { parseEventFormat } from './format.ts';
 import { CpuMerger, commonFieldsProblem } from './merge.ts';
 import { PageStatus } from './page.ts';
 import { EventSchema } from './schema.ts';
+import type { RecordSink } from './types.ts';
 
 const schema = fixtureSchema();
 

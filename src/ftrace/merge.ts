@@ -15,7 +15,6 @@
  * not hold records earlier than records already delivered; a live source drains to a watermark (the smallest
  * "read up to" time over CPUs) and the trace.dat reader keeps one page ahead on every CPU.
  */
-import type { RecordSink } from '../sources/types.ts';
 import {
   maxRecordsPerPage,
   PAGE_STATUS_NAMES,
@@ -26,7 +25,7 @@ import {
   walkPage,
 } from './page.ts';
 import type { EventSchema } from './schema.ts';
-import type { EventFormat, PageLayout, TraceRecord } from './types.ts';
+import type { EventFormat, PageLayout, RecordSink, TraceRecord } from './types.ts';
 
 export interface CpuMergerOptions {
   /** Number of CPUs (valid cpu arguments are 0 .. cpus-1). */

@@ -11,11 +11,10 @@
  * `long` types in hex, signed values in decimal. Like libtraceevent, a char array that once held non-printable bytes
  * prints as ARRAY from then on (the formatter is stateful). Allocates: not for the hot path.
  */
-import type { Symbolizer } from '../sources/types.ts';
 import { fieldSpan } from './fields.ts';
 import { formatInt, type ParsedPrintFmt, type PrintConversion, parsePrintFmt } from './printfmt.ts';
 import type { EventSchema } from './schema.ts';
-import type { EventFormat, FieldFormat, TraceRecord } from './types.ts';
+import type { EventFormat, FieldFormat, Symbolizer, TraceRecord } from './types.ts';
 
 export interface RecordFormatterOptions {
   /** Absolute time of `TraceRecord.ts === 0`. */

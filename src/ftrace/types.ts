@@ -84,3 +84,30 @@ export interface TraceRecord {
   /** Payload length in bytes (the record's length: may exceed the format's fixed part). */
   len: number;
 }
+
+/** Resolves kernel addresses to `symbol+0xoff` (from kallsyms). */
+export interface Symbolizer {
+  /** `symbol+0xoff`, or the address in hex when unknown. */
+  format(hi: number, lo: number): string;
+}
+
+export interface RecordSink {
+  /** One record, in timestamp order across CPUs (ties: lower CPU first). `r` is reused after the call returns. */
+  record(r: TraceRecord): void;
+  /**
+   * Events were lost on `cpu` before time `ts` (page flag, ring-buffer overrun). `count` is -1 when the kernel did
+   * not say how many.
+   */
+  lost?(cpu: number, count: number, ts: number): void;
+  /**
+   * Time has advanced to `ts` (source time) with no record pending before it: live sources call this after every
+   * read cycle so that timeouts fire even when nothing happens.
+   */
+  tick?(ts: number): void;
+  /**
+   * A live read cycle starts at source time `ts`: every record delivered until the next `cycle` call is earlier
+   * than `ts` (the reads that follow find only events committed before them). Off the record path: the engine
+   * samples cgroup counters here.
+   */
+  cycle?(ts: number): void;
+}

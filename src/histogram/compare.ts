@@ -178,12 +178,29 @@ function compareResolved(a: Histogram, b: Histogram, r: Resolved): HistogramComp
 
 const EMPTY = new Histogram();
 
+/** An analysis whose two sides are not grouped alike (by field, or grouped on one side only): totals only. */
+export interface GroupMismatch {
+  analysis: string;
+  /** The baseline's grouping field, null when it has no groups. */
+  a: string | null;
+  b: string | null;
+}
+
 /**
  * Compares every analysis of `b` (current) against `a` (baseline): for each analysis present in either, its total
  * row, then one row per group value present in either (a missing side counts as empty), then the overflow group
  * when either side has one. Rows come in `a`'s order, then what only `b` has.
+ *
+ * Groups are compared only when both sides are grouped by the same field: otherwise every group would read as
+ * appearing from nothing (count 0 → N). Then only the totals are compared, and each analysis where that happened is
+ * named once in `notes` (when given), for the caller to say so.
  */
-export function compareProfiles(a: Profile, b: Profile, options?: CompareOptions): CompareRow[] {
+export function compareProfiles(
+  a: Profile,
+  b: Profile,
+  options?: CompareOptions,
+  notes?: GroupMismatch[],
+): CompareRow[] {
   const r = resolve(options);
   const rows: CompareRow[] = [];
   const names = [...a.analyses.keys()];
@@ -201,6 +218,10 @@ export function compareProfiles(a: Profile, b: Profile, options?: CompareOptions
     const ga = pa?.groups ?? null;
     const gb = pb?.groups ?? null;
     if (groupBy === null || (ga === null && gb === null)) continue;
+    if (pa !== undefined && pb !== undefined && (ga === null || gb === null || pa.groupBy !== pb.groupBy)) {
+      notes?.push({ analysis: name, a: ga === null ? null : pa.groupBy, b: gb === null ? null : pb.groupBy });
+      continue;
+    }
     const byKey = (g: typeof ga): Map<string, Histogram> => {
       const m = new Map<string, Histogram>();
       if (g !== null) for (const [k, h] of g.entries()) m.set(String(k), h);

@@ -42,7 +42,7 @@ export function formatRelative(r: number | null): string {
 function verdictText(p: PercentileComparison): string {
   if (p.verdict === 'regressed') return 'REGRESSED';
   if (p.verdict === 'improved') return 'improved';
-  return p.insufficient ? 'too few samples' : 'no change';
+  return p.insufficient ? 'too few samples' : 'not significant';
 }
 
 function line(label: string, a: string, b: string, change: string, rel: string, verdict: string): string {

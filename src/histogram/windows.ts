@@ -121,6 +121,18 @@ export class LatencyWindows {
     else if (!(ts >= -MAX_TIME)) this.nBadTime++;
   }
 
+  /**
+   * Where window `name` begins (ns on the caller's time line): the start of its oldest interval. With `now`, the
+   * window covers [max(this, the first time given), now]. NaN before the first time is given.
+   */
+  windowStart(name: WindowName): number {
+    const spec = WINDOWS[name];
+    if (spec === undefined) throw new HistogramError(`unknown window ${JSON.stringify(name)} (1m, 5m or 1h)`);
+    if (!this.started) return Number.NaN;
+    if (spec.intervalNs === LONG_NS) return (Math.floor(this.k / SHORT_PER_LONG) - spec.intervals + 1) * LONG_NS;
+    return (this.k - spec.intervals + 1) * SHORT_NS;
+  }
+
   /** Start of the current interval (ns), or NaN before the first time is given. */
   get intervalStart(): number {
     return this.started ? this.curStart : Number.NaN;

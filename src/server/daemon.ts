@@ -24,6 +24,11 @@ import { SseHub, type SseOptions } from './sse.ts';
 /** Largest threshold or timeout accepted at run time: 1 h, the histograms' range. */
 export const MAX_SETTING_NS = 3_600_000_000_000;
 export const PROFILE_WINDOWS = ['1m', '5m', '1h', 'all'] as const;
+/** Longest statement and most rows `POST /api/query` takes and returns. */
+const MAX_SQL = 4000;
+const MAX_SQL_ROWS = 10_000;
+/** Threshold changes remembered per analysis (the oldest forgotten first). */
+const MAX_THRESHOLD_HISTORY = 64;
 export type ProfileWindow = (typeof PROFILE_WINDOWS)[number];
 
 /** What can change the kernel side at run time (the live source). */
@@ -78,6 +83,11 @@ export class Daemon {
   /** Per analysis state index: activity counter at the last health check, and when it last changed (unix s). */
   private readonly lastActivity: number[] = [];
   private readonly lastEventUnix: number[] = [];
+  /**
+   * Per analysis state index, the thresholds it has had: `[since, ns]`, since = the source clock (ns) when it took
+   * effect, null for the one it started with. The dashboard draws each outlier against the threshold of its time.
+   */
+  private readonly thresholds: [bigint | null, number][][] = [];
   private lastTs = Number.NEGATIVE_INFINITY;
   private lastReadUnix = 0;
   private readonly healthTimer: NodeJS.Timeout;
@@ -104,6 +114,7 @@ export class Daemon {
     for (let i = 0; i < this.engine.states.length; i++) {
       this.lastActivity.push(0);
       this.lastEventUnix.push(0);
+      this.thresholds.push([[null, this.engine.states[i].settings.threshold]]);
     }
     this.healthTimer = setInterval(() => this.checkHealth(), opts.healthMs ?? 1000);
     this.healthTimer.unref();
@@ -203,8 +214,11 @@ export class Daemon {
     };
     if (st === undefined) return base;
     const s = st.tracker.stats;
+    const history = this.thresholds[this.engine.states.indexOf(st)] ?? [];
     return {
       ...base,
+      // The first threshold took effect when tracing started (the source's origin); before that it is not known.
+      threshold_history: history.map(([since, ns]) => ({ since_ns: since ?? this.startedNs(), threshold_ns: ns })),
       pairs: s.completed,
       outliers: st.outliers,
       over_threshold: s.overThreshold,
@@ -216,6 +230,12 @@ export class Daemon {
     };
   }
 
+  /** When tracing started (source clock, ns), or null before it has. */
+  private startedNs(): bigint | null {
+    const o = this.opts.source.originNs;
+    return o > 0n ? o : null;
+  }
+
   /** Applies a validated change; returns the analysis as `analysisInfo` shows it. */
   update(name: string, change: AnalysisChange): Record<string, unknown> {
     const a = ANALYSES.find((x) => x.name === name);
@@ -224,7 +244,12 @@ export class Daemon {
     if (st === undefined) {
       throw new ApiError(409, `analysis ${name} does not run here (${this.analysisInfo(name).missing})`);
     }
-    if (change.threshold_ns !== undefined) this.engine.setThreshold(name, change.threshold_ns);
+    if (change.threshold_ns !== undefined && change.threshold_ns !== st.settings.threshold) {
+      this.engine.setThreshold(name, change.threshold_ns);
+      const h = this.thresholds[this.engine.states.indexOf(st)];
+      h.push([this.opts.now(), change.threshold_ns]);
+      if (h.length > MAX_THRESHOLD_HISTORY) h.shift();
+    }
     if (change.timeout_ns !== undefined) this.engine.setTimeout(name, change.timeout_ns);
     if (change.enabled !== undefined && change.enabled !== st.enabled) {
       this.engine.setEnabled(name, change.enabled);
@@ -259,12 +284,65 @@ export class Daemon {
     const rows = compareProfiles(asProfile(baseline), asProfile(current)).filter(
       (r) => r.group === null && (name === undefined || r.analysis === name),
     );
-    return { current, baseline, rows: rows.map(compareRowToJSON) };
+    return {
+      current,
+      baseline,
+      current_covers_ns: this.covers(current),
+      baseline_covers_ns: this.covers(baseline),
+      rows: rows.map(compareRowToJSON),
+    };
   }
 
-  async events(q: { analysis?: string; since?: bigint; limit: number; cgroup?: string }): Promise<OutlierRecord[]> {
+  /**
+   * How much time window `w` really covers now (ns): the window's length, or less while the daemon has run for less
+   * (two minutes after start, "the last hour" is two minutes long). Null before the first event.
+   */
+  private covers(w: ProfileWindow): number | null {
+    const now = this.engine.lastTs;
+    if (!Number.isFinite(now)) return null;
+    const first = this.engine.states[0];
+    if (w === 'all' || first === undefined) return Math.max(0, Math.round(now));
+    const start = this.engine.profiles.windows(first.analysis.name).windowStart(w);
+    return Math.max(0, Math.round(now - Math.max(0, Number.isNaN(start) ? 0 : start)));
+  }
+
+  async events(q: {
+    analysis?: string;
+    since?: bigint;
+    before?: bigint;
+    limit: number;
+    cgroup?: string;
+  }): Promise<OutlierRecord[]> {
     if (q.analysis !== undefined && ANALYSES.every((a) => a.name !== q.analysis)) throw unknownAnalysis(q.analysis);
     return this.history.query(q);
+  }
+
+  /**
+   * One read-only SQL statement on the daemon's store, for `latency-tracker query` (the store admits one process):
+   * `{columns, types, rows}` with rows as arrays, timestamps as ISO strings, integers exact.
+   */
+  async sql(text: string): Promise<Record<string, unknown>> {
+    const h = this.history;
+    if (h.sql === undefined) throw new ApiError(409, 'this daemon keeps no store (--no-store): nothing to query');
+    if (text.length > MAX_SQL) throw new ApiError(413, `the statement is over ${MAX_SQL} characters`);
+    let r: Awaited<ReturnType<NonNullable<OutlierHistory['sql']>>>;
+    try {
+      r = await h.sql(text, MAX_SQL_ROWS);
+    } catch (e) {
+      throw new ApiError(400, String((e as Error)?.message ?? e).split('\n')[0]);
+    }
+    // Timestamps as ISO text, 64-bit integers as decimal text (exact; the client revives them by column type).
+    const cell = (v: unknown): unknown =>
+      v instanceof Date
+        ? v.toISOString()
+        : typeof v === 'bigint'
+          ? v.toString()
+          : Array.isArray(v)
+            ? v.map(cell)
+            : v === undefined
+              ? null
+              : v;
+    return { columns: r.columns, types: r.types, rows: r.rows.map((row) => r.columns.map((c) => cell(row[c]))) };
   }
 
   metricsSnapshot(): MetricsSnapshot {

@@ -1,57 +1,12 @@
 /**
- * Recent outliers for `GET /api/events`. The daemon talks to an `OutlierHistory`: the outlier store (DuckDB, history
- * that survives restarts; `OutlierStore`), or with `--no-store` a bounded in-memory ring (`RingHistory`).
+ * Recent outliers for `GET /api/events` with `--no-store`: a bounded in-memory ring (`RingHistory`). With a store,
+ * the daemon talks to the store's `OutlierHistory` instead (the interface is in `sinks/history.ts`).
  */
 import type { OutlierRecord } from '../analyses/engine.ts';
+import { type HistoryQuery, inCgroup, type OutlierHistory, type RingHistoryStats } from '../sinks/history.ts';
 
-export interface HistoryQuery {
-  /** Only this analysis. */
-  analysis?: string;
-  /** Only outliers that ended strictly after this time (ns on the records' `end_ns` time line). */
-  since?: bigint;
-  /** At most this many: the newest that match. */
-  limit: number;
-  /** Only outliers of threads in this cgroup or below it (validated by the caller). */
-  cgroup?: string;
-}
-
-/** True when cgroup `path` is `under` or below it. */
-export function inCgroup(path: string | null, under: string): boolean {
-  if (path === null) return false;
-  const u = under.replace(/\/+$/, '') || '/';
-  return u === '/' || path === u || path.startsWith(`${u}/`);
-}
-
-export interface OutlierHistory {
-  /**
-   * Keeps one outlier reported on `host`. Called on the record path: must be O(1), never throw, never block. The
-   * history owns `o` from then on (the caller must not change it).
-   */
-  add(o: OutlierRecord, host: string): void;
-  /** Outliers matching `q`, newest (largest `end_ns`) first. */
-  query(q: HistoryQuery): Promise<OutlierRecord[]>;
-  /** A bounded ring's occupancy (shown in `/metrics`). */
-  readonly occupancy?: RingHistoryStats;
-  /** A store's backlog and losses, read without waiting (shown in `/metrics`). */
-  readonly counters?: StoreCounters;
-}
-
-export interface StoreCounters {
-  /** Outliers accepted and not yet committed. */
-  queued: number;
-  /** Outliers dropped because the store fell behind or failed. */
-  dropped: number;
-}
-
-export interface RingHistoryStats {
-  /** Outliers held now. */
-  size: number;
-  capacity: number;
-  /** Outliers added since start. */
-  added: number;
-  /** Outliers pushed out by newer ones (counted, exposed in `/metrics`). */
-  evicted: number;
-}
+export type { HistoryQuery, OutlierHistory, RingHistoryStats, StoreCounters } from '../sinks/history.ts';
+export { inCgroup } from '../sinks/history.ts';
 
 /** The last `capacity` outliers, in arrival order (which is `end_ns` order within one live source). */
 export class RingHistory implements OutlierHistory {
@@ -83,6 +38,7 @@ export class RingHistory implements OutlierHistory {
       const o = this.ring[(this.next - k + this.capacity) % this.capacity] as OutlierRecord;
       if (q.analysis !== undefined && o.analysis !== q.analysis) continue;
       if (since !== undefined && !(o.end_ns > since)) continue;
+      if (q.before !== undefined && !(o.end_ns < q.before)) continue;
       if (q.cgroup !== undefined && !inCgroup(o.cgroup, q.cgroup)) continue;
       out.push(o);
     }

@@ -20,6 +20,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { cgroupPathProblem } from '../analyses/container.ts';
 import { jsonLine } from '../sinks/json.ts';
+import { systemErrorText } from '../sources/errors.ts';
 import { type Daemon, PROFILE_WINDOWS, type ProfileWindow } from './daemon.ts';
 import { ApiError } from './errors.ts';
 import { hostOfHeader, isLoopback } from './listen.ts';
@@ -142,7 +143,7 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
     req.on('error', (e) => {
       if (!done) {
         done = true;
-        reject(new ApiError(400, `request body could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`));
+        reject(new ApiError(400, `request body could not be read (${systemErrorText(e)})`));
       }
     });
   });
@@ -243,6 +244,30 @@ export function createApiServer(opts: ServerOptions): Server {
     send(res, 200, gz ? (f.gzip as Buffer) : f.body, headers);
   }
 
+  /** A JSON request body (`PUT`/`POST`): JSON content type, same origin if an Origin is sent, at most `maxBody`. */
+  async function jsonBody(req: IncomingMessage): Promise<unknown> {
+    const ct = String(req.headers['content-type'] ?? '');
+    if (!/^application\/json\s*(;|$)/i.test(ct)) {
+      throw new ApiError(415, 'the body must be JSON (Content-Type: application/json)');
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== 'null') {
+      let oh: string | undefined;
+      try {
+        oh = new URL(origin).host;
+      } catch {
+        oh = undefined;
+      }
+      if (oh !== req.headers.host) throw new ApiError(403, 'cross-origin requests may not change settings');
+    }
+    const text = await readBody(req, maxBody);
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ApiError(400, 'the body is not valid JSON');
+    }
+  }
+
   async function api(req: IncomingMessage, res: ServerResponse, method: string, url: URL, path: string) {
     const get = method === 'GET' || method === 'HEAD';
     const parts = path.slice(5).split('/');
@@ -324,33 +349,25 @@ export function createApiServer(opts: ServerOptions): Server {
       if (method !== 'PUT') throw methodNotAllowed('GET, HEAD, PUT');
       query(url, []);
       daemon.analysisInfo(name); // 404 before reading the body
-      const ct = String(req.headers['content-type'] ?? '');
-      if (!/^application\/json\s*(;|$)/i.test(ct)) {
-        throw new ApiError(415, 'the body must be JSON (Content-Type: application/json)');
-      }
-      const origin = req.headers.origin;
-      if (origin !== undefined && origin !== 'null') {
-        let oh: string | undefined;
-        try {
-          oh = new URL(origin).host;
-        } catch {
-          oh = undefined;
-        }
-        if (oh !== req.headers.host) throw new ApiError(403, 'cross-origin requests may not change settings');
-      }
-      const text = await readBody(req, maxBody);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new ApiError(400, 'the body is not valid JSON');
-      }
+      const body = await jsonBody(req);
       sendJson(res, 200, daemon.update(name, validateChange(body)));
+      return;
+    }
+    if (parts[0] === 'query' && parts.length === 1) {
+      // `latency-tracker query` while this daemon holds the store: one read-only statement on it.
+      if (method !== 'POST') throw methodNotAllowed('POST');
+      query(url, []);
+      const body = await jsonBody(req);
+      const sql = (body as { sql?: unknown } | null)?.sql;
+      if (typeof sql !== 'string' || sql.trim() === '' || Object.keys(body as object).length !== 1) {
+        throw new ApiError(400, 'the body must be {"sql": "SELECT ..."}');
+      }
+      sendJson(res, 200, await daemon.sql(sql));
       return;
     }
     if (parts[0] === 'events' && parts.length === 1) {
       if (!get) throw methodNotAllowed('GET, HEAD');
-      const q = query(url, ['analysis', 'since', 'limit', 'cgroup']);
+      const q = query(url, ['analysis', 'since', 'before', 'limit', 'cgroup']);
       const cgroup = q.get('cgroup');
       const bad = cgroup === undefined ? undefined : cgroupPathProblem(cgroup);
       if (bad !== undefined) throw new ApiError(400, `cgroup: ${bad}`);
@@ -362,9 +379,14 @@ export function createApiServer(opts: ServerOptions): Server {
       if (sinceText !== undefined && !/^\d{1,20}$/.test(sinceText)) {
         throw new ApiError(400, `since: '${sinceText.slice(0, 24)}' is not a time in ns (a non-negative integer)`);
       }
+      const beforeText = q.get('before');
+      if (beforeText !== undefined && !/^\d{1,20}$/.test(beforeText)) {
+        throw new ApiError(400, `before: '${beforeText.slice(0, 24)}' is not a time in ns (a non-negative integer)`);
+      }
       const events = await daemon.events({
         analysis: q.get('analysis'),
         since: sinceText === undefined ? undefined : BigInt(sinceText),
+        before: beforeText === undefined ? undefined : BigInt(beforeText),
         limit: Number(limitText),
         cgroup,
       });

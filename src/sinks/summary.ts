@@ -8,6 +8,7 @@ import { OVERFLOW_GROUP } from '../histogram/groups.ts';
 import type { Histogram } from '../histogram/histogram.ts';
 import { bucketValue } from '../histogram/layout.ts';
 import type { SourceStats } from '../sources/types.ts';
+import { durationText } from './durations.ts';
 
 const QS = [50, 90, 99, 99.9] as const;
 
@@ -22,9 +23,9 @@ export function shortNs(ns: number): string {
   return `${(ns / 1e9).toFixed(3)}s`;
 }
 
-/** bcc-style log2 histogram of a latency histogram, in microseconds. */
-export function log2Histogram(h: Histogram, unit: 'usecs' | 'nsecs' = 'usecs'): string {
-  const div = unit === 'usecs' ? 1000 : 1;
+/** bcc-style log2 histogram of a latency histogram, in microseconds (or ms, `-m`, or ns). */
+export function log2Histogram(h: Histogram, unit: 'usecs' | 'msecs' | 'nsecs' = 'usecs'): string {
+  const div = unit === 'msecs' ? 1e6 : unit === 'usecs' ? 1000 : 1;
   const bins: number[] = [];
   h.forEachBucket((i, count) => {
     const v = Math.floor(bucketValue(i) / div);
@@ -47,6 +48,11 @@ export function log2Histogram(h: Histogram, unit: 'usecs' | 'nsecs' = 'usecs'): 
   return `${lines.join('\n')}\n`;
 }
 
+/** `text` in at most `width` columns: cut with an ellipsis when longer, so a cut name never reads as a whole one. */
+export function cut(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+}
+
 function statsRow(label: string, h: Histogram, width: number): string {
   const ps = h.count > 0 ? h.percentiles(QS as unknown as number[]) : [Number.NaN, Number.NaN, Number.NaN, Number.NaN];
   const cells = [
@@ -56,20 +62,20 @@ function statsRow(label: string, h: Histogram, width: number): string {
     ...ps.map((p) => (h.count > 0 ? shortNs(p) : '-')),
     h.count > 0 ? shortNs(h.max) : '-',
   ];
-  return `${label.slice(0, width).padEnd(width)}${cells.map((c) => c.padStart(8)).join('')}\n`;
+  return `${cut(label, width).padEnd(width)}${cells.map((c) => c.padStart(8)).join('')}\n`;
 }
 
 const HEADER = ['count', 'min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max'];
 
-/** The human summary of every analysis that ran. */
-export function formatSummary(engine: Engine, stats: SourceStats): string {
+/** The human summary of every analysis that ran; the histograms in `unit` (`-m`: msecs). */
+export function formatSummary(engine: Engine, stats: SourceStats, unit: 'usecs' | 'msecs' = 'usecs'): string {
   let text = '';
   const lost = stats.lostPerCpu.reduce((a, b) => a + b, 0);
   for (const st of engine.states) {
     const name = st.analysis.name;
     const h = engine.profiles.total(name);
     const t = st.tracker.stats;
-    text += `\n${name}: ${h.count} pairs, threshold ${shortNs(st.tracker.threshold)}: ${t.overThreshold} over`;
+    text += `\n${name}: ${h.count} pairs, threshold ${durationText(st.tracker.threshold)}: ${t.overThreshold} over`;
     text += `, ${t.timeouts} timeouts, ${t.unmatchedOut} unmatched, ${t.replaced} replaced`;
     text += lost > 0 ? `, ${lost} events lost\n` : '\n';
     text += `${''.padEnd(14)}${HEADER.map((c) => c.padStart(8)).join('')}\n`;
@@ -86,7 +92,7 @@ export function formatSummary(engine: Engine, stats: SourceStats): string {
         text += ` in ${OVERFLOW_GROUP}, ${gs.overflowRecords} pairs; raise --group-limit)\n`;
       }
     }
-    if (h.count > 0) text += log2Histogram(h);
+    if (h.count > 0) text += log2Histogram(h, unit);
   }
   return text;
 }

@@ -6,7 +6,7 @@
 import { containerLabel } from '../analyses/container.ts';
 import type { OutlierRecord } from '../analyses/engine.ts';
 import type { DetailValue } from '../analyses/types.ts';
-import { formatDuration } from '../cli/duration.ts';
+import { formatDuration } from './durations.ts';
 
 /** `SEC.NSEC` of an absolute nanosecond time, exact. */
 export function formatTimestamp(ns: bigint): string {
@@ -21,6 +21,14 @@ function value(v: DetailValue): string {
   return String(v);
 }
 
+/** Local wall-clock time of a Unix time in ns, `HH:MM:SS.uuuuuu` (the `-T` column of the bcc tools, with µs). */
+export function wallClockText(unixNs: bigint): string {
+  const d = new Date(Number(unixNs / 1_000_000n));
+  const two = (n: number) => String(n).padStart(2, '0');
+  const us = (((unixNs % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n) / 1000n;
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${us.toString().padStart(6, '0')}`;
+}
+
 /**
  * One short field saying whose thread it was: `container=docker:0123456789ab` (or `pod:<uid>`), else the systemd
  * `unit=`, else `cgroup=<path>`; nothing when the cgroup is unknown (trace files).
@@ -33,14 +41,18 @@ function whereField(o: OutlierRecord): string | undefined {
   return `cgroup=${value(o.cgroup)}`;
 }
 
-/** The outlier's line(s): the header line, then one indented line per stack frame. */
-export function formatOutlier(o: OutlierRecord): string {
+/**
+ * The outlier's line(s): the header line, then one indented line per stack frame. `time` (`-T`), when given, is the
+ * wall-clock time of the start, shown first.
+ */
+export function formatOutlier(o: OutlierRecord, time?: string): string {
   const what = o.reason === 'timeout' ? 'timeout' : 'latency';
   const parts = [
+    ...(time !== undefined ? [`time=${time}`] : []),
     `comm=${o.comm === null ? '?' : value(o.comm)}`,
     `tid=${o.tid ?? '?'}`,
     `cpu=${o.cpu ?? '?'}`,
-    `${o.reason === 'timeout' ? 'in flight for' : 'latency'}=${formatDuration(o.latency_ns)}`,
+    `${o.reason === 'timeout' ? 'in_flight' : 'latency'}=${formatDuration(o.latency_ns)}`,
     `start=${formatTimestamp(o.start_ns)}`,
   ];
   for (const [k, v] of Object.entries(o.detail)) parts.push(`${k}=${value(v)}`);

@@ -3,34 +3,9 @@
  * A source decodes its input into `TraceRecord`s in timestamp order (all CPUs merged) and pushes them to a sink.
  */
 import type { EventSchema } from '../ftrace/schema.ts';
-import type { TraceRecord } from '../ftrace/types.ts';
+import type { RecordSink, Symbolizer } from '../ftrace/types.ts';
 
-/** Resolves kernel addresses to `symbol+0xoff` (from kallsyms). */
-export interface Symbolizer {
-  /** `symbol+0xoff`, or the address in hex when unknown. */
-  format(hi: number, lo: number): string;
-}
-
-export interface RecordSink {
-  /** One record, in timestamp order across CPUs (ties: lower CPU first). `r` is reused after the call returns. */
-  record(r: TraceRecord): void;
-  /**
-   * Events were lost on `cpu` before time `ts` (page flag, ring-buffer overrun). `count` is -1 when the kernel did
-   * not say how many.
-   */
-  lost?(cpu: number, count: number, ts: number): void;
-  /**
-   * Time has advanced to `ts` (source time) with no record pending before it: live sources call this after every
-   * read cycle so that timeouts fire even when nothing happens.
-   */
-  tick?(ts: number): void;
-  /**
-   * A live read cycle starts at source time `ts`: every record delivered until the next `cycle` call is earlier
-   * than `ts` (the reads that follow find only events committed before them). Off the record path: the engine
-   * samples cgroup counters here.
-   */
-  cycle?(ts: number): void;
-}
+export type { RecordSink, Symbolizer } from '../ftrace/types.ts';
 
 /** CPU throttling counters of one cgroup, read at source time `t`. */
 export interface CgroupThrottle {
@@ -99,6 +74,12 @@ export interface TraceSource {
   readonly originNs: bigint;
   /** Trace clock name (`mono`, `local`, `boot`, ...). */
   readonly clock: string;
+  /**
+   * Added to an absolute time of this source, gives Unix time (ns): known live (the mono clock against the wall
+   * clock at start) and for LTTng traces whose clock has an epoch offset; undefined when the trace has no wall-clock
+   * reference (trace.dat's mono/local clocks).
+   */
+  readonly unixOffsetNs?: bigint;
   /** Machine architecture when known (`x86_64`, `aarch64`, `arm`), for syscall names. */
   readonly arch: string | undefined;
   /** Command name of a thread known from outside the events (trace.dat cmdlines, CTF statedump, /proc). */

@@ -89,6 +89,8 @@ export interface AnalysisInfo {
   table_full?: number;
   in_flight?: number;
   last_event_unix_s?: number | null;
+  /** The thresholds the analysis has had; `since_ns` (daemon clock) null for the one it started with. */
+  threshold_history?: { since_ns: number | null; threshold_ns: number }[];
 }
 
 export interface AnalysesResponse {
@@ -141,6 +143,9 @@ export interface CompareRow {
 export interface CompareResponse {
   current: WindowName;
   baseline: WindowName;
+  /** How much time each window really covers (less than its length while the daemon is young); null before data. */
+  current_covers_ns: number | null;
+  baseline_covers_ns: number | null;
   rows: CompareRow[];
 }
 
@@ -173,27 +178,59 @@ export function formatNs(ns: number | null | undefined): string {
   return `${v.toFixed(digits)} ${u}`;
 }
 
-/** A duration for an input field: `50ms`, `250us`, `2s`; `0` for none. */
-export function durationText(ns: number): string {
-  if (ns === 0) return '0';
-  if (ns % 1e9 === 0) return `${ns / 1e9}s`;
-  if (ns % 1e6 === 0) return `${ns / 1e6}ms`;
-  if (ns % 1e3 === 0) return `${ns / 1e3}us`;
-  return `${ns}ns`;
+/** Settings read and written as the command line does (`50ms`, `1.5ms`, `1h`; a bare number is µs). */
+export { parseDuration } from '../../src/cli/duration.ts';
+export { durationText } from '../../src/sinks/durations.ts';
+
+/** A tick label: like `formatNs`, and empty (never a dash) where uPlot has no value. */
+export function tickNs(ns: number | null | undefined): string {
+  return ns === null || ns === undefined || !Number.isFinite(ns) ? '' : formatNs(ns);
 }
 
-/** Parses `50ms`, `250us`, `1.5s`, `800ns`; a bare number is µs (as on the command line). */
-export function parseDuration(text: string): number | string {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s|m)?\s*$/.exec(text);
-  if (m === null) return `'${text}' is not a duration (e.g. 50ms, 250us, 2s)`;
-  const mult: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9 };
-  const ns = Math.round(Number(m[1]) * mult[m[2] ?? 'us']);
-  if (!Number.isSafeInteger(ns) || ns > 3600e9) return 'at most 1 h';
-  return ns;
+/** `14:02:07.123` local, from wall-clock ms. */
+export function clockText(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+}
+
+/** `2025-12-04 14:02:07.123` local, from wall-clock ms. */
+export function dateTimeText(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${clockText(ms)}`;
+}
+
+/** A span for people: `42 s`, `2 min 5 s`, `1 h 0 min`. */
+export function spanText(ns: number): string {
+  const s = Math.round(ns / 1e9);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
 export function relativeText(r: number | null): string {
   if (r === null) return '–';
   const pct = r * 100;
   return `${pct >= 0 ? '+' : ''}${pct.toFixed(Math.abs(pct) < 10 ? 1 : 0)} %`;
+}
+
+/**
+ * Bins of a latency histogram (`[low_ns, high_ns, count]`, four per power of two, non-empty only) as the steps of a
+ * log-scale x axis: empty ranges between them are drawn as gaps (zero), every bin at its true width.
+ */
+export function histogramSteps(buckets: [number, number, number][]): [number[], number[]] {
+  if (buckets.length === 0) return [[], []];
+  const k = (ns: number) => Math.round(Math.log2(ns) * 4);
+  const byK = new Map<number, number>();
+  for (const [low, , c] of buckets) byK.set(k(low), (byK.get(k(low)) ?? 0) + c);
+  const first = k(buckets[0][0]);
+  const last = k(buckets[buckets.length - 1][0]);
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (let i = first; i <= last + 1; i++) {
+    xs.push(2 ** (i / 4));
+    ys.push(i <= last ? (byK.get(i) ?? 0) : 0);
+  }
+  return [xs, ys];
 }

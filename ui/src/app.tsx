@@ -7,6 +7,8 @@ import {
   type CgroupField,
   type CompareResponse,
   cgroupValue,
+  clockText,
+  dateTimeText,
   durationText,
   formatNs,
   getJson,
@@ -16,13 +18,17 @@ import {
   parseDuration,
   putJson,
   relativeText,
+  spanText,
   traceFileUrl,
   WINDOWS,
   type WindowName,
   whereText,
 } from './api.ts';
 import { Histogram, Scatter } from './charts.tsx';
-import { type Feed, startFeed } from './live.ts';
+import { type Feed, type FeedControl, PER_ANALYSIS, startFeed } from './live.ts';
+
+/** What the analysis page shows in its scatter and table: the last 5 minutes. */
+const SPAN_S = 300;
 
 function usePoll<T>(
   fn: () => Promise<T>,
@@ -63,15 +69,43 @@ function useHash(): string {
   return h;
 }
 
+const EMPTY_FEED: Feed = {
+  outliers: [],
+  offsetNs: 0,
+  state: 'connecting',
+  stoppedAt: undefined,
+  skipped: 0,
+  history: {},
+};
+
+const STATE_TEXT = { connecting: 'connecting…', live: 'live', reconnecting: 'disconnected', stopped: 'daemon stopped' };
+
 export function App() {
-  const [feed, setFeed] = useState<Feed>({ outliers: [], offsetNs: 0, connected: false, skipped: 0 });
-  useEffect(() => startFeed(setFeed), []);
+  const [feed, setFeed] = useState<Feed>(EMPTY_FEED);
+  const [control, setControl] = useState<FeedControl | undefined>(undefined);
+  useEffect(() => {
+    const c = startFeed(setFeed);
+    setControl(c);
+    return () => c.stop();
+  }, []);
   const [data, error, refresh] = usePoll(() => getJson<AnalysesResponse>('/api/analyses'), 2000, []);
   const hash = useHash();
   const compare = hash === '#/compare';
   const running = data?.analyses.filter((a) => a.available) ?? [];
-  const selected = /^#\/a\/([\w-]+)$/.exec(hash)?.[1] ?? running[0]?.analysis;
+  const asked = /^#\/a\/(.*)$/.exec(hash)?.[1];
+  const selected = asked !== undefined ? decodeURIComponent(asked) : running[0]?.analysis;
   const info = data?.analyses.find((a) => a.analysis === selected);
+  const live = feed.state === 'live';
+  // The counter of an analysis: the daemon's count at its last answer, plus what streamed in since (so it agrees
+  // with the list at every moment, and after the daemon stopped).
+  const counts = useMemo(() => {
+    const m = new Map<string, number>();
+    const after = data?.processed_ns ?? Number.POSITIVE_INFINITY;
+    for (const o of feed.outliers) if (o.end_ns > after) m.set(o.analysis, (m.get(o.analysis) ?? 0) + 1);
+    for (const a of data?.analyses ?? [])
+      if (a.available) m.set(a.analysis, (a.outliers ?? 0) + (m.get(a.analysis) ?? 0));
+    return m;
+  }, [data, feed.outliers]);
   return (
     <div class="page">
       <header>
@@ -88,11 +122,16 @@ export function App() {
         <a class="report-link" href="/api/report" download data-testid="download-report">
           Download report
         </a>
-        <span class={`conn ${feed.connected ? 'ok' : 'down'}`} data-testid="connection">
-          {feed.connected ? 'live' : 'disconnected'}
+        <span class={`conn ${live ? 'ok' : 'down'}`} data-testid="connection">
+          {STATE_TEXT[feed.state]}
         </span>
       </header>
-      {error !== undefined && <div class="banner">Cannot reach the daemon: {error}</div>}
+      {feed.state === 'stopped' && (
+        <div class="banner" data-testid="stopped-banner">
+          The daemon stopped at {clockText(feed.stoppedAt ?? Date.now()).slice(0, 8)}: the figures are as of then.
+        </div>
+      )}
+      {error !== undefined && feed.state !== 'stopped' && <div class="banner">Cannot reach the daemon: {error}</div>}
       {feed.skipped > 0 && (
         <div class="banner">{feed.skipped} outliers were not streamed during a burst (they are in /metrics).</div>
       )}
@@ -106,9 +145,14 @@ export function App() {
               data-testid={`nav-${a.analysis}`}
               title={a.available ? a.description : `unavailable: ${a.missing}`}
             >
-              <span class={`dot ${a.up ? 'up' : a.available ? 'off' : 'na'}`} />
+              <span
+                class={`dot ${live && a.up ? 'up' : a.available ? 'off' : 'na'}`}
+                data-testid={`dot-${a.analysis}`}
+              />
               <span class="name">{a.analysis}</span>
-              <span class="count">{a.available ? (a.outliers ?? 0) : '–'}</span>
+              <span class="count" title="outliers since the daemon started">
+                {a.available ? (counts.get(a.analysis) ?? 0) : '–'}
+              </span>
             </a>
           ))}
         </aside>
@@ -116,7 +160,23 @@ export function App() {
           {compare ? (
             <CompareView />
           ) : info !== undefined ? (
-            <AnalysisView key={info.analysis} info={info} feed={feed} onChanged={refresh} />
+            <AnalysisView
+              key={info.analysis}
+              info={info}
+              feed={feed}
+              control={control}
+              outliers={counts.get(info.analysis) ?? 0}
+              onChanged={refresh}
+            />
+          ) : data !== undefined && selected !== undefined ? (
+            <section data-testid="no-such-analysis">
+              <h2>No such analysis: {selected}</h2>
+              <p class="muted">
+                The analyses are {data.analyses.map((a) => a.analysis).join(', ')}: pick one on the left.
+              </p>
+            </section>
+          ) : error !== undefined ? (
+            <p class="muted">Cannot reach the daemon.</p>
           ) : (
             <p class="muted">Loading…</p>
           )}
@@ -126,9 +186,19 @@ export function App() {
   );
 }
 
-function AnalysisView(props: { info: AnalysisInfo; feed: Feed; onChanged: () => void }) {
-  const { info, feed } = props;
+function AnalysisView(props: {
+  info: AnalysisInfo;
+  feed: Feed;
+  control: FeedControl | undefined;
+  outliers: number;
+  onChanged: () => void;
+}) {
+  const { info, feed, control } = props;
   const [filter, setFilter] = useState('');
+  const history = feed.history[info.analysis];
+  useEffect(() => {
+    if (info.available && feed.state === 'live') control?.load(info.analysis, SPAN_S * 1e9);
+  }, [info.analysis, feed.state, history, control]);
   const [cgroup, setCgroup] = useState('');
   const [groupBy, setGroupBy] = useState<CgroupField | ''>('');
   const mine = useMemo(() => {
@@ -158,7 +228,7 @@ function AnalysisView(props: { info: AnalysisInfo; feed: Feed; onChanged: () => 
       <Controls info={info} onChanged={props.onChanged} />
       <div class="counters">
         <Stat label="pairs" value={info.pairs} />
-        <Stat label="outliers" value={info.outliers} />
+        <Stat label="outliers" value={props.outliers} />
         <Stat label="timeouts" value={info.timeouts} />
         <Stat label="in flight" value={info.in_flight} />
         <Stat label="unmatched" value={info.unmatched} />
@@ -198,13 +268,18 @@ function AnalysisView(props: { info: AnalysisInfo; feed: Feed; onChanged: () => 
             <option value="unit">unit</option>
           </select>
         </label>
-        <span class="muted">{mine.length} outliers shown</span>
+        <span class="muted" data-testid="outlier-count">
+          {history === 'loading' ? 'reading the history… ' : ''}
+          {mine.length} outliers in the last 5 minutes
+          {history === 'cut' ? ` (the newest ${PER_ANALYSIS.toLocaleString('en-US')} only)` : ''}
+          {history === 'failed' ? ' (the history could not be read)' : ''}
+        </span>
       </div>
       {groupBy !== '' && (
         <GroupTable outliers={mine} field={groupBy} onPick={(v) => groupBy === 'cgroup' && setCgroup(v)} />
       )}
       <h3>Outliers over the last 5 minutes</h3>
-      <LiveScatter outliers={mine} offsetNs={feed.offsetNs} threshold={info.threshold_ns} />
+      <LiveScatter outliers={mine} offsetNs={feed.offsetNs} info={info} />
       <Profiles analysis={info.analysis} />
       <h3>Recent outliers</h3>
       <OutlierTable outliers={mine.slice(0, 100)} offsetNs={feed.offsetNs} />
@@ -284,8 +359,8 @@ function Controls(props: { info: AnalysisInfo; onChanged: () => void }) {
         Apply
       </button>
       <span class="muted" data-testid="current-settings">
-        now: threshold {formatNs(info.threshold_ns)}, timeout{' '}
-        {info.timeout_ns === 0 ? 'none' : formatNs(info.timeout_ns)}, {info.enabled ? 'enabled' : 'disabled'}
+        now: threshold {durationText(info.threshold_ns)}, timeout{' '}
+        {info.timeout_ns === 0 ? 'none' : durationText(info.timeout_ns)}, {info.enabled ? 'enabled' : 'disabled'}
       </span>
       {message !== undefined && (
         <span class={message.ok ? 'ok' : 'err'} data-testid="apply-message">
@@ -296,21 +371,44 @@ function Controls(props: { info: AnalysisInfo; onChanged: () => void }) {
   );
 }
 
-function LiveScatter(props: { outliers: Outlier[]; offsetNs: number; threshold: number }) {
+/** The threshold in force at daemon time `ns` (end_ns clock), or null when it is not known (before the daemon). */
+function thresholdAt(info: AnalysisInfo, ns: number): number | null {
+  const h = info.threshold_history ?? [{ since_ns: null, threshold_ns: info.threshold_ns }];
+  let t: number | null = null;
+  for (const e of h) {
+    if (e.since_ns === null || e.since_ns <= ns) t = e.threshold_ns;
+    else break;
+  }
+  // Before the oldest change remembered (or before the daemon started), the threshold is not known.
+  return h.length > 0 && h[0].since_ns !== null && ns < h[0].since_ns ? null : t;
+}
+
+function LiveScatter(props: { outliers: Outlier[]; offsetNs: number; info: AnalysisInfo }) {
   const [nowS, setNow] = useState(Date.now() / 1000);
   useEffect(() => {
     const t = window.setInterval(() => setNow(Date.now() / 1000), 1000);
     return () => window.clearInterval(t);
   }, []);
-  const span = 300;
-  const { xs, ys } = useMemo(() => {
+  const { info, offsetNs } = props;
+  const history = info.threshold_history;
+  const { xs, ys, th } = useMemo(() => {
+    const start = nowS - SPAN_S - 5;
     const pts = props.outliers
-      .map((o) => [(o.end_ns + props.offsetNs) / 1e9, o.latency_ns] as const)
-      .filter(([x]) => x >= nowS - span - 5)
-      .sort((a, b) => a[0] - b[0]);
-    return { xs: pts.map((p) => p[0]), ys: pts.map((p) => p[1]) };
-  }, [props.outliers, props.offsetNs, Math.floor(nowS / 5)]);
-  return <Scatter xs={xs} ys={ys} threshold={props.threshold} spanS={span} nowS={nowS} />;
+      .map((o) => [(o.end_ns + offsetNs) / 1e9, o.latency_ns, thresholdAt(info, o.end_ns)] as const)
+      .filter(([x]) => x >= start);
+    // The threshold line steps at each change, and spans the window from edge to edge.
+    const steps: (readonly [number, null, number | null])[] = [start, nowS + 5].map(
+      (x) => [x, null, thresholdAt(info, x * 1e9 - offsetNs)] as const,
+    );
+    for (const e of info.threshold_history ?? []) {
+      if (e.since_ns === null) continue;
+      const x = (e.since_ns + offsetNs) / 1e9;
+      if (x > start) steps.push([x, null, e.threshold_ns]);
+    }
+    const all = [...pts, ...steps].sort((a, b) => a[0] - b[0]);
+    return { xs: all.map((p) => p[0]), ys: all.map((p) => p[1]), th: all.map((p) => p[2]) };
+  }, [props.outliers, offsetNs, history, info.threshold_ns, Math.floor(nowS / 5)]);
+  return <Scatter xs={xs} ys={ys} th={th} spanS={SPAN_S} nowS={nowS} />;
 }
 
 function Profiles(props: { analysis: string }) {
@@ -438,8 +536,8 @@ function OutlierTable(props: { outliers: Outlier[]; offsetNs: number }) {
             >
               <td>{t.toLocaleTimeString('en-GB')}</td>
               <td>{o.comm ?? '?'}</td>
-              <td>{o.tid ?? '–'}</td>
-              <td>{o.cpu ?? '–'}</td>
+              <td>{o.tid ?? ''}</td>
+              <td>{o.cpu ?? ''}</td>
               <td class="num">{formatNs(o.latency_ns)}</td>
               <td>{o.reason}</td>
               <td class="detail" title={o.cgroup ?? ''} data-testid="outlier-cgroup">
@@ -467,8 +565,9 @@ function OutlierTable(props: { outliers: Outlier[]; offsetNs: number }) {
                         : ''}
                     </div>
                   )}
-                  <div class="muted">
-                    pid {o.pid ?? '?'} · start {o.start_ns} ns · end {o.end_ns} ns (kernel mono clock)
+                  <div class="muted" data-testid="outlier-times">
+                    {o.pid !== null ? `pid ${o.pid} · ` : ''}from {dateTimeText((o.start_ns + props.offsetNs) / 1e6)} to{' '}
+                    {clockText((o.end_ns + props.offsetNs) / 1e6)} ({formatNs(o.latency_ns)})
                   </div>
                   {o.trace_file !== undefined && (
                     <div>
@@ -527,6 +626,15 @@ function CompareView() {
         </span>
       </div>
       {error !== undefined && <div class="banner">{error}</div>}
+      {data !== undefined && (
+        <p class="muted" data-testid="compare-covers">
+          current covers {coverText(data.current, data.current_covers_ns)}, baseline covers{' '}
+          {coverText(data.baseline, data.baseline_covers_ns)}
+          {short(data.baseline, data.baseline_covers_ns) || short(data.current, data.current_covers_ns)
+            ? ': the daemon has not run long enough to fill them, so the two windows share most of their pairs.'
+            : '.'}
+        </p>
+      )}
       <table class="grid" data-testid="compare-table">
         <thead>
           <tr>
@@ -553,7 +661,13 @@ function CompareView() {
                       {formatNs(c.a)} → {formatNs(c.b)}
                     </div>
                     <div class="verdict">
-                      {c.insufficient ? 'too few samples' : c.verdict}{' '}
+                      {c.insufficient
+                        ? 'too few samples'
+                        : c.verdict === 'regressed'
+                          ? 'REGRESSED'
+                          : c.verdict === 'improved'
+                            ? 'improved'
+                            : 'not significant'}{' '}
                       {c.relative !== null && `(${relativeText(c.relative)})`}
                     </div>
                   </td>
@@ -565,4 +679,19 @@ function CompareView() {
       </table>
     </section>
   );
+}
+
+/** Below this, a window is not full yet (a window is whole 10 s or 1 min intervals plus the current one). */
+const FULL_NS: Record<string, number> = { '1m': 50e9, '5m': 290e9, '1h': 3540e9 };
+
+/** `1m (all of it)`, `1h (only 2 min 5 s so far)`, `since start (42 s)`. */
+function coverText(w: WindowName, ns: number | null): string {
+  const name = w === 'all' ? 'since start' : `last ${w}`;
+  if (ns === null) return `${name} (nothing yet)`;
+  if (w === 'all') return `${name} (${spanText(ns)})`;
+  return short(w, ns) ? `${name} (only ${spanText(ns)} so far)` : `${name} (${spanText(ns)})`;
+}
+
+function short(w: WindowName, ns: number | null): boolean {
+  return w !== 'all' && ns !== null && ns < FULL_NS[w];
 }

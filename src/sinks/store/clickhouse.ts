@@ -14,6 +14,7 @@
  * The tables are ReplacingMergeTree ordered by (..., store_id, seq) as a second line of defence.
  */
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { systemErrorText } from '../../sources/errors.ts';
 import { chString, chUInt64, isIdentifier } from './chsql.ts';
 import { type DuckStore, StoreError } from './duck.ts';
 import {
@@ -66,7 +67,7 @@ export function describeClickHouseError(url: string, user: string, e: unknown): 
     return { text: `ClickHouse at ${url} refused user '${user}': ${what}`, auth: true };
   }
   if (err?.code !== undefined && /^E[A-Z]+$/.test(err.code)) {
-    return { text: `ClickHouse at ${url} is unreachable (${err.code})`, auth: false };
+    return { text: `ClickHouse at ${url} is unreachable (${systemErrorText(err)})`, auth: false };
   }
   if (/timeout/i.test(msg)) return { text: `ClickHouse at ${url} did not answer in time (${msg})`, auth: false };
   return { text: `ClickHouse at ${url}: ${msg.replace(/, e\.what\(\).*$/, '')}`, auth: false };

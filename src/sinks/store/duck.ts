@@ -26,7 +26,8 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import type { OutlierRecord } from '../../analyses/engine.ts';
-import type { HistoryQuery } from '../../server/history.ts';
+import { systemErrorText } from '../../sources/errors.ts';
+import type { HistoryQuery } from '../history.ts';
 import {
   DUCK_DDL,
   DUCK_OUTLIER_COLUMNS,
@@ -121,9 +122,7 @@ function checkWritable(path: string): void {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o750 });
     } catch (e) {
-      throw new StoreError(
-        `cannot create the directory ${dir} for store ${path}: ${(e as NodeJS.ErrnoException).code}`,
-      );
+      throw new StoreError(`cannot create the directory ${dir} for store ${path}: ${systemErrorText(e)}`);
     }
   }
   try {
@@ -134,9 +133,7 @@ function checkWritable(path: string): void {
     accessSync(dir, constants.W_OK);
   } catch (e) {
     if (e instanceof StoreError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EROFS' ? 'read-only file system' : code === 'EACCES' ? 'permission denied' : code;
-    throw new StoreError(`cannot write store ${path}: ${dir} is not writable (${why})`);
+    throw new StoreError(`cannot write store ${path}: ${dir} is not writable (${systemErrorText(e)})`);
   }
 }
 
@@ -173,6 +170,9 @@ export class DuckStore {
       const mode = opts.readOnly ? ', READ_ONLY' : '';
       await w.run(`ATTACH ${duckString(path)} AS store (ROW_GROUP_SIZE ${ROW_GROUP_ROWS}${mode})`);
       await w.run('USE store');
+      // The writer (live --store, the daemon) never reads other files; with this off, a read-only query the daemon
+      // answers for `query` (`GET`/`POST /api/query`) can read the store's tables and nothing else on the machine.
+      if (!opts.readOnly) await w.run('SET enable_external_access = false');
       r = await db.connect();
       await r.run('USE store');
     } catch (e) {
@@ -347,6 +347,10 @@ export class DuckStore {
     if (q.since !== undefined) {
       params.push(q.since < 0n ? 0n : q.since);
       where.push(`end_ns > $${params.length}::UBIGINT`);
+    }
+    if (q.before !== undefined) {
+      params.push(q.before < 0n ? 0n : q.before);
+      where.push(`end_ns < $${params.length}::UBIGINT`);
     }
     if (q.cgroup !== undefined) {
       const under = q.cgroup.replace(/\/+$/, '') || '/';

@@ -2,7 +2,7 @@
  * The outlier store (issue 7): embedded DuckDB on one host, ClickHouse for a fleet. See docs/store.md.
  */
 
-export type { HistoryQuery, OutlierHistory } from '../../server/history.ts';
+export type { HistoryQuery, OutlierHistory } from '../history.ts';
 export { type ClickHouseOptions, ClickHouseShipper, describeClickHouseError, type ShipperStats } from './clickhouse.ts';
 export { DuckStore, type DuckStoreOptions, type RetentionResult, StoreError } from './duck.ts';
 export { type OutlierRow, type ProfileRow, subjectOf, toRecord, toRow } from './schema.ts';

@@ -1,8 +1,9 @@
 /** Messages between `OutlierStore` (main thread) and the store worker (`worker.ts`). */
 import type { OutlierRecord } from '../../analyses/engine.ts';
-import type { HistoryQuery } from '../../server/history.ts';
+import type { HistoryQuery } from '../history.ts';
 import type { ClickHouseOptions, ShipperStats } from './clickhouse.ts';
 import type { DuckStoreOptions } from './duck.ts';
+import type { TypedQueryResult } from './reports.ts';
 import type { OutlierBatch, ProfileRow } from './schema.ts';
 
 export interface WorkerInit {
@@ -16,6 +17,7 @@ export type WorkerRequest =
   | { t: 'outliers'; id: number; batch: OutlierBatch }
   | { t: 'profiles'; id: number; rows: ProfileRow[] }
   | { t: 'history'; id: number; q: HistoryQuery }
+  | { t: 'sql'; id: number; sql: string; maxRows: number }
   | { t: 'stats'; id: number }
   | { t: 'close'; id: number; shipDeadlineMs: number };
 
@@ -40,6 +42,7 @@ export type WorkerReply =
   | { t: 'ack'; id: number; n: number }
   | { t: 'nack'; id: number; n: number }
   | { t: 'history'; id: number; records: OutlierRecord[] }
+  | { t: 'sql'; id: number; result: TypedQueryResult }
   | { t: 'stats'; id: number; stats: WorkerStats }
   | { t: 'closed'; id: number; stats: WorkerStats }
   | { t: 'error'; id: number; message: string };

@@ -180,6 +180,29 @@ export async function runQuery(conn: DuckDBConnection, sql: string): Promise<Que
   }
 }
 
+/** A query result with each column's DuckDB type (`BIGINT`, `TIMESTAMP`, ...), as the daemon sends it to `query`. */
+export interface TypedQueryResult extends QueryResult {
+  types: string[];
+}
+
+/**
+ * One read-only statement (checked: SELECT or EXPLAIN) run for `query` on a store this process holds (the daemon
+ * answers `POST /api/query` with it): at most `maxRows` rows (more is an error naming the limit).
+ */
+export async function runStoreSql(conn: DuckDBConnection, text: string, maxRows: number): Promise<TypedQueryResult> {
+  const checked = await checkReadOnly(conn, text);
+  let r: Awaited<ReturnType<DuckDBConnection['streamAndReadUntil']>>;
+  try {
+    // Streamed: only the first maxRows + 1 rows are ever materialized.
+    r = await conn.streamAndReadUntil(checked, maxRows + 1);
+  } catch (e) {
+    throw new StoreError(firstLine(e));
+  }
+  const rows = r.getRowObjectsJS() as Record<string, unknown>[];
+  if (rows.length > maxRows) throw new StoreError(`the result has more than ${maxRows} rows: add a LIMIT`);
+  return { columns: r.columnNames(), types: r.columnTypes().map((t) => t.toString()), rows };
+}
+
 /** Writes the result of `sql` to a Parquet file; returns the number of rows written. */
 export async function exportParquet(conn: DuckDBConnection, sql: string, out: string): Promise<number> {
   try {
@@ -190,26 +213,30 @@ export async function exportParquet(conn: DuckDBConnection, sql: string, out: st
   }
 }
 
-/** One value for a table cell: `*_ns` as durations, times in UTC, lists joined. */
-function cell(col: string, v: unknown): string {
-  if (v === null || v === undefined) return '-';
+/** One value for a table cell: `*_ns` as durations (unless `raw`), times in UTC, lists joined. */
+function cell(col: string, v: unknown, raw = false): string {
+  if (v === null || v === undefined) return raw ? 'NULL' : '-';
   if (v instanceof Date) {
     const iso = v.toISOString().replace('T', ' ').replace('Z', '');
     return iso.endsWith('.000') ? iso.slice(0, -4) : iso;
   }
-  if (col.endsWith('_ns') && (typeof v === 'bigint' || typeof v === 'number')) return shortNs(Number(v));
-  if (Array.isArray(v)) return v.map((x) => cell('', x)).join(' ');
+  if (!raw && col.endsWith('_ns') && (typeof v === 'bigint' || typeof v === 'number')) return shortNs(Number(v));
+  if (Array.isArray(v)) return v.map((x) => cell('', x, raw)).join(' ');
   if (typeof v === 'object') return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
   return String(v);
 }
 
-/** A plain table: a header, then one line per row; numbers right-aligned; long cells cut at `maxCell`. */
-export function formatTable(res: QueryResult, maxCell = 60): string {
+/**
+ * A plain table: a header, then one line per row; numbers right-aligned; long cells cut at `maxCell`. `raw` (for
+ * `--sql`): values as the query returned them (no `*_ns` columns turned into durations).
+ */
+export function formatTable(res: QueryResult, opts: { raw?: boolean; maxCell?: number } = {}): string {
+  const maxCell = opts.maxCell ?? 60;
   if (res.rows.length === 0) return '(no rows)\n';
   const cols = res.columns;
   const cells = res.rows.map((r) =>
     cols.map((c) => {
-      const s = cell(c, r[c]);
+      const s = cell(c, r[c], opts.raw === true);
       return s.length > maxCell ? `${s.slice(0, maxCell - 1)}…` : s;
     }),
   );

@@ -16,10 +16,11 @@
 import { hostname } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { OutlierRecord } from '../../analyses/engine.ts';
-import type { HistoryQuery, OutlierHistory, StoreCounters } from '../../server/history.ts';
+import type { HistoryQuery, OutlierHistory, StoreCounters } from '../history.ts';
 import type { ClickHouseOptions } from './clickhouse.ts';
 import { StoreError } from './duck.ts';
 import type { WorkerInit, WorkerReply, WorkerRequest, WorkerStats } from './protocol.ts';
+import type { TypedQueryResult } from './reports.ts';
 import { batchTransfer, encodeBatch, type ProfileRow } from './schema.ts';
 
 /** Where the daemon keeps its store unless told otherwise. */
@@ -239,6 +240,14 @@ export class OutlierStore implements OutlierHistory {
     const m = await this.request({ t: 'history', id: 0, q });
     if (m.t !== 'history') throw new StoreError(m.t === 'error' ? m.message : 'store: bad reply');
     return m.records;
+  }
+
+  /** One read-only statement on the store (`query` asking the daemon that holds it); see `runStoreSql`. */
+  async sql(sql: string, maxRows: number): Promise<TypedQueryResult> {
+    this.flushNow();
+    const m = await this.request({ t: 'sql', id: 0, sql, maxRows });
+    if (m.t !== 'sql') throw new StoreError(m.t === 'error' ? m.message : 'store: bad reply');
+    return m.result;
   }
 
   /** Backlog and losses as the main thread knows them now (for `/metrics`; `stats()` asks the worker). */

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ClickHouseShipper } from './clickhouse.ts';
 import { DuckStore, StoreError } from './duck.ts';
 import type { WorkerInit, WorkerReply, WorkerRequest, WorkerStats } from './protocol.ts';
+import { runStoreSql } from './reports.ts';
 import { decodeBatch, type ProfileRow } from './schema.ts';
 
 const port = parentPort;
@@ -110,6 +111,11 @@ async function handle(m: WorkerRequest): Promise<void> {
       case 'history': {
         const records = await store.history(m.q);
         reply({ t: 'history', id: m.id, records });
+        return;
+      }
+      case 'sql': {
+        const result = await runStoreSql(store.rconn, m.sql, m.maxRows);
+        reply({ t: 'sql', id: m.id, result });
         return;
       }
       case 'stats': {

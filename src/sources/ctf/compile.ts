@@ -288,10 +288,11 @@ function bytesFor(bits: number): number {
   return bits <= 8 ? 1 : bits <= 16 ? 2 : bits <= 32 ? 4 : 8;
 }
 
+/** `u32`, `s64`, `float`, `char`; `u64 hex` for an integer the metadata displays in base 16 (pointers, flags). */
 function intTypeName(t: IntType, bytes: number, float: boolean): string {
   if (float) return bytes === 4 ? 'float' : 'double';
   if (t.encoding !== 'none' && t.size === 8) return 'char';
-  return `${t.signed ? 's' : 'u'}${bytes * 8}`;
+  return `${t.signed ? 's' : 'u'}${bytes * 8}${t.base === 16 ? ' hex' : ''}`;
 }
 
 /** Generic layout: every leaf at its natural alignment after the common header. */

@@ -40,7 +40,10 @@ export function fieldText(r: TraceRecord, f: FieldFormat): string {
   const v = fieldValue(r, f, true);
   if (typeof v === 'string') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.join(', ')}]`;
-  if (f.type.includes('*')) return `0x${v.toString(16)}`;
+  if (f.type.includes('*') || f.type.endsWith(' hex')) {
+    // An integer the metadata shows in base 16 (`base = 16`: pointers, call sites), as babeltrace prints it.
+    return `0x${v.toString(16)}`;
+  }
   return String(v);
 }
 

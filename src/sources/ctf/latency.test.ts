@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { X86_64_SYSCALLS } from '../../analyses/syscall-names.ts';
+import { X86_64_SYSCALLS } from '../../ftrace/syscall-names.ts';
 
 const TRACES = fileURLToPath(new URL('../../../../shared/traces/', import.meta.url));
 const BIN = fileURLToPath(new URL('../../../bin/latency-tracker.js', import.meta.url));

@@ -129,6 +129,14 @@ export class CtfSource implements TraceSource {
   readonly schema: EventSchema;
   cpus = 0;
   originNs = 0n;
+
+  /**
+   * LTTng clocks carry the epoch in their offset (`offset_s`, or `offset` in cycles): their absolute times are Unix
+   * times. A clock whose times fall before 2000 counts from boot instead: no wall-clock reference.
+   */
+  get unixOffsetNs(): bigint | undefined {
+    return this.originNs >= 946_684_800_000_000_000n ? 0n : undefined;
+  }
   readonly clock: string;
   readonly arch: string | undefined;
   readonly symbols: Symbolizer | undefined = undefined;

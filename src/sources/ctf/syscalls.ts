@@ -5,10 +5,10 @@
  * `sys_`); for any other architecture, and for names the table does not know (compat syscalls), ids are assigned from
  * `ASSIGNED_SYSCALL_BASE` upward and `SyscallTable.name(id)` gives the name back.
  */
-import { X86_64_SYSCALLS } from '../../analyses/syscall-names.ts';
+import { X86_64_SYSCALLS } from '../../ftrace/syscall-names.ts';
 
 /**
- * The x86_64 table by the names LTTng uses: the kernel's table (src/analyses/syscall-names.ts), with the entry points
+ * The x86_64 table by the names LTTng uses: the kernel's table (src/ftrace/syscall-names.ts), with the entry points
  * that are named differently from the system call. Both spellings map to the number; a number names the entry point.
  */
 const ENTRY_POINT_NAMES: readonly (readonly [string, string])[] = [

@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Paths } from '../../paths.ts';
-import { SetupError } from '../errors.ts';
+import { SetupError, systemErrorText } from '../errors.ts';
 import { mountTracefs } from './mount.ts';
 
 export { SetupError };
@@ -206,14 +206,14 @@ export class TracefsInstance {
         rmdirSync(idir);
       } catch (e) {
         throw new SetupError(
-          `tracefs instance ${name} already exists and is busy (${errCode(e)}): is another copy running?`,
+          `tracefs instance ${name} already exists and is busy (${systemErrorText(e)}): is another copy running?`,
         );
       }
     }
     try {
       mkdirSync(idir);
     } catch (e) {
-      throw new SetupError(`cannot create tracefs instance ${idir} (${errCode(e) ?? String(e)}).`);
+      throw new SetupError(`cannot create tracefs instance ${idir} (${systemErrorText(e)}).`);
     }
     installExitHandlers();
     const cpus = tracefsCpus(paths);
@@ -400,7 +400,7 @@ export class TracefsInstance {
       writeFileSync(path, value);
     } catch (e) {
       const detail = this.lastErrorLog();
-      throw new SetupError(`cannot set ${what} (${errCode(e) ?? String(e)})${detail ? `: ${detail}` : ''}`);
+      throw new SetupError(`cannot set ${what} (${systemErrorText(e)})${detail ? `: ${detail}` : ''}`);
     }
   }
 

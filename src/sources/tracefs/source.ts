@@ -18,7 +18,7 @@ import { EventSchema } from '../../ftrace/schema.ts';
 import type { EventFormat } from '../../ftrace/types.ts';
 import type { Paths } from '../../paths.ts';
 import type { Cgroupfs } from '../cgroupfs.ts';
-import { SetupError } from '../errors.ts';
+import { SetupError, systemErrorText } from '../errors.ts';
 import type { RecordSink, SourceStats, Symbolizer, TraceSource } from '../types.ts';
 import { TracefsInstance, tracefsCpus } from './instance.ts';
 
@@ -116,6 +116,8 @@ export class LiveSource implements TraceSource {
   readonly schema: EventSchema;
   readonly cpus: number;
   originNs = 0n;
+  /** Unix time minus the mono clock, taken when tracing starts. */
+  unixOffsetNs: bigint | undefined = undefined;
   readonly instance: TracefsInstance;
   private readonly pageSize: number;
   private readonly layout;
@@ -298,6 +300,7 @@ export class LiveSource implements TraceSource {
       let ownTids = this.ownTids();
       if (this.opts.excludeSelf !== false) inst.setNotracePids(ownTids);
       this.originNs = process.hrtime.bigint();
+      this.unixOffsetNs = BigInt(Date.now()) * 1_000_000n - this.originNs;
       this.cgroups?.setOrigin(this.originNs);
       const merger = new CpuMerger({
         cpus,
@@ -335,7 +338,7 @@ export class LiveSource implements TraceSource {
             } catch (e) {
               const code = (e as NodeJS.ErrnoException).code;
               if (code === 'EAGAIN' || code === 'EWOULDBLOCK') drained[c] = 1;
-              else throw new SetupError(`reading cpu${c}/trace_pipe_raw failed (${code ?? String(e)})`);
+              else throw new SetupError(`reading cpu${c}/trace_pipe_raw failed (${systemErrorText(e)})`);
               break;
             }
             if (n <= 0) {
