@@ -42,7 +42,7 @@ export interface LiveOptions {
   excludeSelf?: boolean;
   /** Merge pool per CPU, in sub-buffers (default: enough for one buffer's worth). */
   maxPagesPerCpu?: number;
-  /** Instance name (tests); default `latency-tracker-<pid>`. */
+  /** Instance name (tests); default `latency-tracker-<pid>[-<pid ns inode>]` (`defaultInstanceName`). */
   instanceName?: string;
 }
 
