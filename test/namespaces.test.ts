@@ -6,7 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { BIN, isRoot } from './live.ts';
@@ -109,6 +118,16 @@ describe('trackers in pid namespaces', { skip }, () => {
     } finally {
       a.kill();
       b?.kill();
+      await Promise.all([a.exited, b?.exited]);
+      // A failed run killed with SIGKILL cannot clean up, and nobody sweeps a namespace that is gone: remove the
+      // instances this test made (rmdir only; the kernel refuses one still held open).
+      for (const n of fresh()) {
+        try {
+          rmdirSync(join(TRACEFS, 'instances', n));
+        } catch {
+          // busy or gone
+        }
+      }
     }
   });
 });
