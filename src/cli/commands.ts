@@ -25,6 +25,7 @@ import { parseRunOptions, type RawOptions, type RunOptions, UsageError } from '.
 import { formatWindows, runProfile, windowRecords, writeProfile } from './profiles.ts';
 import { createEngine, finishRun, type Output } from './run.ts';
 import { openRunStore, type RunStore } from './run-store.ts';
+import { onStopSignals } from './signals.ts';
 import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
 
 export interface GlobalOptions {
@@ -238,8 +239,7 @@ export async function runLive(
     throw e;
   }
   const stop = () => source.stop();
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  const offSignals = onStopSignals(stop, () => store?.pending ?? 0, io);
   const timer = o.duration !== undefined ? setTimeout(stop, o.duration / 1e6) : undefined;
   const ticker =
     interval === undefined
@@ -265,8 +265,7 @@ export async function runLive(
     if (ticker !== undefined) clearInterval(ticker);
     // Signals still only stop the (finished) source while the store flushes: everything buffered is written.
     if (store !== undefined) code = await store.close(engine);
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    offSignals();
   }
   return code;
 }

@@ -15,6 +15,8 @@ export interface RunStore {
   readonly history: OutlierHistory;
   /** The engine's outlier tee: queues the outlier (constant time). */
   tee(o: OutlierRecord): void;
+  /** Outliers queued or being committed (what leaving now would drop). */
+  readonly pending: number;
   /** Starts the profile snapshots of `engine`. */
   start(engine: Engine): void;
   /** Last snapshot, flush, close; prints the store's line on stderr. Returns the exit code (1 if rows were lost). */
@@ -52,6 +54,9 @@ export async function openRunStore(opts: StoreRunOptions, io: Output): Promise<R
   return {
     history: store,
     tee: (o) => store.add(o, host),
+    get pending() {
+      return store.backlog;
+    },
     start(engine) {
       snap = new ProfileSnapshotter(profileSources(engine), host, Date.now());
       schedule();
