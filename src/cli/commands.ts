@@ -23,7 +23,7 @@ import { parseDuration } from './duration.ts';
 import { kernelHas } from './list.ts';
 import { parseRunOptions, type RawOptions, type RunOptions, UsageError } from './options.ts';
 import { formatWindows, runProfile, windowRecords, writeProfile } from './profiles.ts';
-import { createEngine, finishRun, type Output } from './run.ts';
+import { createEngine, finishRun, type Output, onOutputError } from './run.ts';
 import { openRunStore, type RunStore } from './run-store.ts';
 import { onStopSignals } from './signals.ts';
 import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
@@ -100,7 +100,8 @@ export async function runAnalyze(
   const analyses = runnable(o, names.length > 0, has, file);
   const engine = createEngine(source, o, io, analyses);
   if (!o.json) io.out(`Analyzing ${file} (${source.cpus} CPUs): ${analyses.map((a) => a.name).join(', ')}.\n`);
-  const stats = await source.run(engine);
+  const offOutput = onOutputError(() => source.stop());
+  const stats = await source.run(engine).finally(offOutput);
   progress.end();
   finishRun(engine, stats, o, io);
   if (raw.profileOut !== undefined) writeProfile(raw.profileOut, runProfile(engine, file));
@@ -240,6 +241,7 @@ export async function runLive(
   }
   const stop = () => source.stop();
   const offSignals = onStopSignals(stop, () => store?.pending ?? 0, io);
+  const offOutput = onOutputError(stop);
   const timer = o.duration !== undefined ? setTimeout(stop, o.duration / 1e6) : undefined;
   const ticker =
     interval === undefined
@@ -266,6 +268,7 @@ export async function runLive(
     // Signals still only stop the (finished) source while the store flushes: everything buffered is written.
     if (store !== undefined) code = await store.close(engine);
     offSignals();
+    offOutput();
   }
   return code;
 }
@@ -337,11 +340,13 @@ export async function runDump(
   }
   const stop = () => source.stop();
   process.on('SIGINT', stop);
+  const offOutput = onOutputError(stop);
   try {
     await source.run(sink);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     process.off('SIGINT', stop);
+    offOutput();
   }
   return 0;
 }

@@ -15,7 +15,7 @@ import { formatList, kernelHas, listAnalyses } from './list.ts';
 import { collect, groupFields, UsageError } from './options.ts';
 import { runCompare } from './profiles.ts';
 import { runQueryCommand } from './query.ts';
-import { stdio } from './run.ts';
+import { outputExitCode, stdio, watchOutput } from './run.ts';
 import { runServe } from './serve.ts';
 
 function packageVersion(): string {
@@ -196,14 +196,13 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // Output piped into `head` and closed: stop quietly (a live run's instance is removed by the exit handlers).
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-  });
+  // Output piped into `head` and closed: stop quietly; a full disk or an I/O error: one line, exit 1 (run.ts).
+  watchOutput();
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return Math.max(code, outputExitCode() ?? 0);
   } catch (err) {
     const e = err as { code?: string; exitCode?: number };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;

@@ -18,7 +18,7 @@ import { LiveSource } from '../sources/tracefs/source.ts';
 import { ensureTracefs, type GlobalOptions, liveEvents, pathsOf, runnable } from './commands.ts';
 import { kernelHas } from './list.ts';
 import { engineSettings, parseRunOptions, type RawOptions, UsageError } from './options.ts';
-import type { Output } from './run.ts';
+import { type Output, onOutputError } from './run.ts';
 import { openRunStore, type RunStore } from './run-store.ts';
 import { onStopSignals } from './signals.ts';
 import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
@@ -146,8 +146,8 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     source.stop();
   };
   const offSignals = onStopSignals(shutdown, () => store?.pending ?? 0, io);
-  const onPipeError = () => {};
-  process.stdout.on('error', onPipeError);
+  // Its few lines of output are informational: a daemon whose standard output fails goes on (and exits 1 at the end).
+  const offOutput = onOutputError(() => {});
   let code = 0;
   try {
     const running = daemon.run();
@@ -169,7 +169,7 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     if (store !== undefined) code = await store.close(daemon.engine);
     if (forced !== undefined) clearTimeout(forced);
     offSignals();
-    process.stdout.off('error', onPipeError);
+    offOutput();
   }
   return code;
 }
