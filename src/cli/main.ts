@@ -195,6 +195,18 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * One sentence for a file the command could not open or read (EACCES on a trace file or a CTF stream, EISDIR, EIO,
+ * ...): Node's system errors carry the call, the path and the code. Undefined for anything else.
+ */
+export function fileErrorMessage(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code !== 'string' || typeof e.syscall !== 'string' || typeof e.path !== 'string') return undefined;
+  const what = /^[A-Z0-9_]+: (.*?), [a-z_]+ '/.exec(e.message)?.[1] ?? e.code;
+  const verb = /write|mkdir|unlink|rename|ftruncate/.test(e.syscall) ? 'write' : 'read';
+  return `cannot ${verb} ${e.path}: ${what} (${e.code})`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   // Output piped into `head` and closed: stop quietly; a full disk or an I/O error: one line, exit 1 (run.ts).
   watchOutput();
@@ -209,6 +221,11 @@ export async function main(argv: string[]): Promise<number> {
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) return 2;
     if (err instanceof UsageError || err instanceof SetupError || err instanceof StoreError) {
       process.stderr.write(`latency-tracker: ${err.message}\n`);
+      return 2;
+    }
+    const fsProblem = fileErrorMessage(err);
+    if (fsProblem !== undefined) {
+      process.stderr.write(`latency-tracker: ${fsProblem}\n`);
       return 2;
     }
     const named = err as Error & { offset?: number };
