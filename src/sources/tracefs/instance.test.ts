@@ -191,32 +191,47 @@ describe('TracefsInstance', { skip }, () => {
     assert.ok(o.gone);
   });
 
-  test('the default name is latency-tracker-<pid> here, and carries the namespace inode in another pid namespace', () => {
+  test('the default name is latency-tracker-<pid> here, and carries the namespace inode in another pid namespace', async () => {
+    // Each child prints its name and waits for its stdin to close: both namespaces are alive at the same time (a
+    // namespace's inode is reused once it is gone).
     const code = `
       import { defaultInstanceName } from ${JSON.stringify(INSTANCE_TS)};
       import { resolvePaths } from ${JSON.stringify(PATHS_TS)};
       import { readlinkSync } from 'node:fs';
-      process.stdout.write(JSON.stringify({ name: defaultInstanceName(resolvePaths()), ns: readlinkSync('/proc/self/ns/pid') }));
+      process.stdout.write(JSON.stringify({ name: defaultInstanceName(resolvePaths()), ns: readlinkSync('/proc/self/ns/pid') }) + '\\n');
+      process.stdin.resume();
+      process.stdin.on('end', () => process.exit(0));
     `;
-    const run = (pre: string[]) => {
-      const r = spawnSync(
-        pre[0],
-        [...pre.slice(1), process.execPath, '--import', 'tsx', '--input-type=module', '-e', code],
-        {
-          encoding: 'utf8',
-          cwd: fileURLToPath(new URL('../../..', import.meta.url)),
-          timeout: 60_000,
-        },
+    const start = () => {
+      const child = spawn(
+        'unshare',
+        ['--pid', '--fork', '--kill-child', process.execPath, '--import', 'tsx', '--input-type=module', '-e', code],
+        { stdio: ['pipe', 'pipe', 'pipe'], cwd: fileURLToPath(new URL('../../..', import.meta.url)) },
       );
-      assert.equal(r.status, 0, r.stderr);
-      return JSON.parse(r.stdout) as { name: string; ns: string };
+      const line = new Promise<{ name: string; ns: string }>((resolve, reject) => {
+        let out = '';
+        let err = '';
+        child.stderr?.on('data', (d) => (err += d));
+        child.stdout?.on('data', (d) => {
+          out += d;
+          if (out.includes('\n')) resolve(JSON.parse(out));
+        });
+        child.on('exit', (c) => reject(new Error(`child exited (${c}): ${err}`)));
+      });
+      return { child, line };
     };
     assert.equal(defaultInstanceName(paths), `latency-tracker-${process.pid}`);
-    const a = run(['unshare', '--pid', '--fork', '--kill-child']);
-    const b = run(['unshare', '--pid', '--fork', '--kill-child']);
-    assert.equal(a.name, `latency-tracker-1-${/\d+/.exec(a.ns)?.[0]}`);
-    assert.equal(b.name, `latency-tracker-1-${/\d+/.exec(b.ns)?.[0]}`);
-    assert.notEqual(a.name, b.name, 'two pid-1 trackers in two namespaces never share a name');
+    const a = start();
+    const b = start();
+    try {
+      const [na, nb] = await Promise.all([a.line, b.line]);
+      assert.equal(na.name, `latency-tracker-1-${/\d+/.exec(na.ns)?.[0]}`);
+      assert.equal(nb.name, `latency-tracker-1-${/\d+/.exec(nb.ns)?.[0]}`);
+      assert.notEqual(na.name, nb.name, 'two pid-1 trackers in two live namespaces never share a name');
+    } finally {
+      a.child.kill('SIGKILL');
+      b.child.kill('SIGKILL');
+    }
   });
 
   for (const how of ['normal exit', 'SIGTERM', 'SIGINT'] as const) {

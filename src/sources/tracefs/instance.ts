@@ -30,7 +30,7 @@ import {
 import { join } from 'node:path';
 import type { Paths } from '../../paths.ts';
 import { SetupError } from '../errors.ts';
-import { mountTracefs } from './mount.ts';
+import { mountTracefs, unmountOursSync } from './mount.ts';
 
 export { SetupError };
 
@@ -86,9 +86,13 @@ function installExitHandlers(): void {
   }
 }
 
-/** Removes every instance this process created. Safe to call repeatedly and from an `exit` handler. */
+/**
+ * Removes every instance this process created, then unmounts a tracefs this process mounted. Safe to call
+ * repeatedly and from an `exit` handler.
+ */
 export function removeAllInstancesSync(): void {
   for (const inst of [...live]) inst.remove();
+  unmountOursSync();
 }
 
 function errCode(e: unknown): string | undefined {
