@@ -46,7 +46,9 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
   const o = parseRunOptions(names, { ...raw, stacks: raw.stacks !== false });
   const listen = parseListen(raw.listen ?? DEFAULT_LISTEN);
   if (typeof listen === 'string') throw new UsageError(`--listen: ${listen}`);
-  const token = raw.token ?? process.env.LATENCY_TRACKER_TOKEN;
+  // An empty LATENCY_TRACKER_TOKEN (`LATENCY_TRACKER_TOKEN=` in a unit file or a shell) means no token, as if unset;
+  // an empty --token is refused by checkToken like any other bad token.
+  const token = raw.token ?? (process.env.LATENCY_TRACKER_TOKEN || undefined);
   if (token !== undefined) {
     const bad = checkToken(token);
     if (bad !== undefined) throw new UsageError(`--token: ${bad}`);
@@ -125,7 +127,9 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
   }
   const addr = server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : listen.port;
-  const shownHost = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  // A wildcard address is no place to browse to: show the machine's name instead.
+  const wildcard = listen.host === '0.0.0.0' || listen.host === '::' || /^[0:]+$/.test(listen.host);
+  const shownHost = wildcard ? hostname() : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   const base = `http://${shownHost}:${port}`;
 
   let forced: NodeJS.Timeout | undefined;
