@@ -24,6 +24,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  readSync,
   rmdirSync,
   writeFileSync,
 } from 'node:fs';
@@ -364,6 +365,22 @@ export class TracefsInstance {
 
   start(): void {
     this.write('tracing_on', '1');
+  }
+
+  private readonly onBuf = new Uint8Array(4);
+
+  /**
+   * Whether the instance records (`tracing_on` read through the owner lock fd: one pread, no open); undefined when
+   * it cannot be read. Another process may switch it off behind our back.
+   */
+  tracingOn(): boolean | undefined {
+    if (this.lockFd === undefined) return undefined;
+    try {
+      const n = readSync(this.lockFd, this.onBuf, 0, this.onBuf.length, 0);
+      return n > 0 ? this.onBuf[0] !== 0x30 : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   stop(): void {
