@@ -4,7 +4,7 @@
  */
 import { ANALYSIS_NAMES, findAnalysis } from '../analyses/index.ts';
 import { jsonLine } from '../sinks/json.ts';
-import { DuckStore } from '../sinks/store/duck.ts';
+import { DuckStore, rowsText } from '../sinks/store/duck.ts';
 import {
   allOutliersSql,
   checkReadOnly,
@@ -62,6 +62,15 @@ export async function runQueryCommand(report: string | undefined, raw: RawQueryO
   if (raw.parquet !== undefined && raw.parquet.trim() === '') throw new UsageError('--parquet: empty path');
 
   const store = await DuckStore.open({ path: raw.store ?? DEFAULT_STORE_PATH, readOnly: true });
+  // Committed rows the store cannot give back (a damaged or removed write-ahead log): said, and exit code 1.
+  const missing = store.missing;
+  if (missing !== undefined) {
+    io.err(
+      `latency-tracker: store ${store.path}: ${rowsText(missing)} cannot be read back (its write-ahead log ` +
+        `${store.path}.wal is damaged or was moved away): the results leave them out\n`,
+    );
+  }
+  const code = missing === undefined ? 0 : 1;
   try {
     const conn = store.rconn;
     const chosen = REPORTS.find((r) => r.name === (report ?? 'top')) ?? REPORTS[0];
@@ -73,7 +82,7 @@ export async function runQueryCommand(report: string | undefined, raw: RawQueryO
     if (raw.parquet !== undefined) {
       const n = await exportParquet(conn, sql, raw.parquet);
       io.err(`latency-tracker: wrote ${n} rows to ${raw.parquet}\n`);
-      return 0;
+      return code;
     }
     const res = await runQuery(conn, sql);
     if (raw.json) {
@@ -89,7 +98,7 @@ export async function runQueryCommand(report: string | undefined, raw: RawQueryO
       if (raw.sql === undefined) io.out(`${chosen.title} — ${store.path}\n`);
       io.out(formatTable(res));
     }
-    return 0;
+    return code;
   } finally {
     store.closeNow();
   }
