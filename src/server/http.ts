@@ -412,9 +412,10 @@ export function createApiServer(opts: ServerOptions): Server {
    */
   const arm = (socket: Socket, conn: Conn): void => {
     clearTimeout(conn.timer);
+    if (!conns.has(socket)) return; // closed already (its response ended after the socket)
     const bytesBefore = socket.bytesRead;
     conn.timer = setTimeout(() => {
-      if (conn.active > 0) return;
+      if (conn.active > 0 || !conns.has(socket)) return;
       daemon.connections.timedOut++;
       if (socket.bytesRead === bytesBefore) socket.destroy();
       else rawError(socket, 408, `request headers not received within ${HEADER_TIMEOUT_MS / 1000} s`);
