@@ -45,6 +45,8 @@ setInterval(() => {
     comm: 'bench',
     detail: { syscall: 'clock_nanosleep', id: 230 },
     stack: ['schedule+0x3d/0xa0', 'do_nanosleep+0x6b/0x150', 'hrtimer_nanosleep+0x9c/0x140'],
+    cgroup: null,
+    container: null,
   };
   daemon.history.add(o, 'bench');
   daemon.hub.offer(o);

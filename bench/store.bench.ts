@@ -45,6 +45,8 @@ function outlier(i: number, baseNs: bigint): OutlierRecord {
     comm: `proc${i % 20}`,
     detail: { syscall: SYSCALLS[i % SYSCALLS.length], id: i % SYSCALLS.length },
     stack: FRAMES,
+    cgroup: null,
+    container: null,
   };
 }
 

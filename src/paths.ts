@@ -9,15 +9,21 @@ export interface Paths {
   tracefs: string;
   /** procfs mount point. */
   procfs: string;
+  /**
+   * Where the cgroup hierarchies are mounted: a cgroup2 file system itself (pure v2), or a directory holding
+   * `unified/` (hybrid) and/or one directory per v1 controller (`cpu/`, `cpu,cpuacct/`).
+   */
+  cgroupfs: string;
 }
 
 export const DEFAULT_TRACEFS = '/sys/kernel/tracing';
 export const DEBUGFS_TRACEFS = '/sys/kernel/debug/tracing';
 export const DEFAULT_PROCFS = '/proc';
+export const DEFAULT_CGROUPFS = '/sys/fs/cgroup';
 
 /**
  * Resolves the roots: explicit options win; otherwise tracefs is `/sys/kernel/tracing` (or the old debugfs path
- * when only that one is mounted), procfs is `/proc`.
+ * when only that one is mounted), procfs is `/proc`, cgroupfs is `/sys/fs/cgroup`.
  */
 export function resolvePaths(opts: Partial<Paths> = {}): Paths {
   let tracefs = opts.tracefs;
@@ -27,5 +33,5 @@ export function resolvePaths(opts: Partial<Paths> = {}): Paths {
         ? DEBUGFS_TRACEFS
         : DEFAULT_TRACEFS;
   }
-  return { tracefs, procfs: opts.procfs ?? DEFAULT_PROCFS };
+  return { tracefs, procfs: opts.procfs ?? DEFAULT_PROCFS, cgroupfs: opts.cgroupfs ?? DEFAULT_CGROUPFS };
 }

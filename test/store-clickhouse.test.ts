@@ -6,7 +6,8 @@
  * credentials are one-line errors. CI runs as root (the live runs need it).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -38,6 +39,23 @@ function chArgs(ch: TestClickHouse, store: string): string[] {
     '--flush-interval',
     '200ms',
   ];
+}
+
+/** Removes cgroup directories (children first) once their killed processes are gone. */
+async function removeDirs(dirs: string[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (const d of dirs) {
+    for (;;) {
+      try {
+        rmdirSync(d);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') break;
+        if (Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
 }
 
 const key = (r: Json) => `${r.start_ns}/${r.end_ns}/${r.tid}/${r.latency_ns}`;
@@ -149,6 +167,55 @@ describe('ClickHouse fleet sink (real server)', { skip }, () => {
     assert.equal(code, 0, run.stderr);
     assert.match(run.stderr, /found already delivered \(not sent twice\)/);
     assert.equal(await count(), before);
+  });
+
+  test('cgroup columns: added to a table made before them, filled from a live run in a real cgroup', async () => {
+    const V2 = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
+    if (!existsSync(join(V2, 'cgroup.controllers'))) return;
+    // The outliers table as the first release made it (no cgroup columns).
+    await ch.sql('CREATE DATABASE IF NOT EXISTS lt_cg');
+    await ch.sql(`CREATE TABLE lt_cg.outliers (
+  time DateTime, host String, analysis String, reason String,
+  start_ns UInt64, end_ns UInt64, latency_ns UInt64,
+  cpu Nullable(Int32), tid Nullable(Int32), pid Nullable(Int32), comm Nullable(String),
+  subject Nullable(String), detail String, stack Array(String),
+  store_id String, seq UInt64
+) ENGINE = ReplacingMergeTree() PARTITION BY toDate(time) ORDER BY (host, analysis, time, store_id, seq)`);
+    const slice = join(V2, `lt-test-${process.pid}-ch.slice`);
+    const unit = join(slice, 'demo.service');
+    mkdirSync(unit, { recursive: true });
+    const child = spawn('perl', ['-e', '<STDIN>; select(undef, undef, undef, 0.05) for 1..4; <STDIN>;'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    try {
+      const args = chArgs(ch, join(scratch, 'cg.duckdb')).map((a) => (a === 'lt_test' ? 'lt_cg' : a));
+      const run = new LiveRun(['syscall', '--json', '-t', 'syscall=30ms', '-c', 'perl', ...args]);
+      await run.ready();
+      writeFileSync(join(unit, 'cgroup.procs'), `${child.pid}\n`);
+      child.stdin?.write('go\n');
+      await run.until(() => run.latencies('syscall').filter((r) => r.tid === child.pid).length >= 4, 20_000, 'sleeps');
+      await run.stop();
+      const path = `/lt-test-${process.pid}-ch.slice/demo.service`;
+      const rows = await waitFor(
+        async () => {
+          const t = await ch.sql(
+            `SELECT cgroup, unit, container FROM lt_cg.outliers WHERE tid = ${child.pid} FORMAT JSONEachRow`,
+          );
+          const r = t
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as Json);
+          return r.length >= 4 ? r : undefined;
+        },
+        20_000,
+        'the rows in ClickHouse',
+      );
+      for (const r of rows) assert.deepEqual(r, { cgroup: path, unit: 'demo.service', container: null });
+    } finally {
+      child.kill('SIGKILL');
+      await removeDirs([unit, slice]);
+    }
   });
 
   test('string literals escaped for 18.16 come back unchanged', async () => {

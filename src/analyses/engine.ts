@@ -13,8 +13,10 @@ import type { TraceRecord } from '../ftrace/types.ts';
 import { SetupError } from '../sources/errors.ts';
 import type { RecordSink, TraceSource } from '../sources/types.ts';
 import { createTracker, type LatencyEvent, type Tracker } from '../tracker/tracker.ts';
+import { CgroupTable, cgroupLabel, cgroupObservers, type ThrottleWindow } from './cgroups.ts';
 import { CommTable } from './comm.ts';
 import { commObservers } from './comm-events.ts';
+import type { ContainerInfo } from './container.ts';
 import { Profiles } from './profiles.ts';
 import { StackTable } from './stacks.ts';
 import { GENERIC_SYSCALLS, X86_64_SYSCALLS } from './syscall-names.ts';
@@ -48,6 +50,10 @@ export interface EngineOptions {
   noProfiles?: boolean;
   /** Where matched pairs are recorded (default: a new `Profiles` for `groupBy`). */
   profiles?: Profiles;
+  /** `--cgroup`: only pairs of threads in this cgroup or below it (live; a trace file has no cgroups). */
+  cgroup?: string;
+  /** `--metrics-by cgroup`: per-cgroup histograms for /metrics, this many cgroups before `other` (default none). */
+  cgroupMetrics?: number;
 }
 
 /** One outlier as the output contract has it (DESIGN §6): absolute times are exact bigints. */
@@ -64,6 +70,20 @@ export interface OutlierRecord {
   comm: string | null;
   detail: Detail;
   stack?: string[];
+  /** The thread's cgroup path (v2, else the v1 cpu controller's); null when unknown (always for trace files). */
+  cgroup: string | null;
+  /** The service, container and pod the cgroup path names (`container.ts`), or null. */
+  container: ContainerInfo | null;
+  /** CPU throttling of the cgroup's quota over a window covering the outlier (live, a quota applies). */
+  throttle?: {
+    cgroup: string;
+    nr_throttled: number;
+    throttled_ns: number;
+    from_ns: bigint;
+    to_ns: bigint;
+  } | null;
+  /** Pressure stall information of the cgroup at report time (`some avg10`, percent), v2 only. */
+  pressure?: { cpu_some_avg10: number | null; io_some_avg10: number | null; memory_some_avg10: number | null };
 }
 
 export type OutlierSink = (o: OutlierRecord) => void;
@@ -107,6 +127,8 @@ export class Engine implements RecordSink {
   readonly comms: CommTable;
   readonly stacks: StackTable | undefined;
   readonly profiles: Profiles;
+  /** Threads' cgroups (live sources with cgroups), else undefined: outliers then say `cgroup: null`. */
+  readonly cgroups: CgroupTable | undefined;
   /** Lost events per CPU, as reported by the source. */
   readonly lostPerCpu: number[] = [];
   /** Loss reports whose count the kernel did not give. */
@@ -139,7 +161,10 @@ export class Engine implements RecordSink {
     this.comms = new CommTable((tid) => source.comm(tid));
     const wantStacks = opts.stacks === true && has(KERNEL_STACK) && analyses.some((a) => a.usesStacks);
     this.stacks = wantStacks ? new StackTable() : undefined;
-    this.profiles = opts.profiles ?? new Profiles(opts.groupBy, opts.groupLimit);
+    this.profiles = opts.profiles ?? new Profiles(opts.groupBy, opts.groupLimit, opts.cgroupMetrics);
+    this.cgroups = source.cgroups !== undefined ? new CgroupTable(source.cgroups, opts.cgroup) : undefined;
+    const cg = this.cgroups;
+    const cgroupMetrics = opts.cgroupMetrics !== undefined;
     const { ok, missing } = resolveEvents(analyses, has);
     if (missing.size > 0 && ok.size === 0) {
       const why = [...missing].map(([a, m]) => `${a.name} ${m}`).join('; ');
@@ -180,11 +205,19 @@ export class Engine implements RecordSink {
         pair:
           opts.noProfiles === true
             ? () => {}
-            : opts.tids === undefined && opts.comm === undefined && opts.groupBy === undefined
+            : opts.tids === undefined &&
+                opts.comm === undefined &&
+                opts.groupBy === undefined &&
+                opts.cgroup === undefined &&
+                !cgroupMetrics &&
+                cg === undefined
               ? (latency) => this.profiles.record(profileIndex, latency, undefined, this.now)
               : (latency, tid, cpu, code) => {
+                  // Every live pair knows its cgroup: a typed-array lookup (a /proc read once per new thread).
+                  if (cg !== undefined && tid > 0) cg.touch(tid, this.now);
                   if (this.wants(tid)) {
                     this.profiles.record(profileIndex, latency, this.groupKey(a, labels, tid, cpu, code), this.now);
+                    if (cgroupMetrics) this.profiles.recordCgroup(profileIndex, this.metricsLabel(tid), latency);
                   }
                 },
         report: (o) => this.report(o, stateRef.s as AnalysisState),
@@ -207,6 +240,9 @@ export class Engine implements RecordSink {
     }
     // Thread names from every event of the source that names one.
     for (const [event, fn] of commObservers(schema, this.comms)) this.on(schema, event, fn);
+    // Threads' cgroups kept current from moves, forks and exits (live).
+    if (this.cgroups !== undefined)
+      for (const [event, fn] of cgroupObservers(schema, this.cgroups)) this.on(schema, event, fn);
     if (this.stacks !== undefined) {
       const stacks = this.stacks;
       const frames = this.stackFrames;
@@ -262,6 +298,10 @@ export class Engine implements RecordSink {
     else this.lostUnknown++;
     // In-flight pairs begun before the loss may have lost their end: drop them rather than report giant latencies.
     for (const s of this.states) s.tracker.discardBefore(ts);
+  }
+
+  cycle(ts: number): void {
+    this.cgroups?.cycle(ts);
   }
 
   tick(ts: number): void {
@@ -378,6 +418,10 @@ export class Engine implements RecordSink {
       // Live, the kernel already filtered by comm: a thread whose name is gone (it exited) still passes.
       if (c === undefined ? o.commFilteredInKernel !== true : c !== o.comm) return false;
     }
+    if (o.cgroup !== undefined) {
+      const cg = this.cgroups;
+      if (cg === undefined || !cg.matches(cg.idOf(tid))) return false;
+    }
     return true;
   }
 
@@ -395,6 +439,9 @@ export class Engine implements RecordSink {
     const g = this.opts.groupBy;
     if (g === undefined) return undefined;
     if (g === 'comm') return tid >= 0 ? (this.comms.get(tid) ?? `<${tid}>`) : '-';
+    if (g === 'cgroup' || g === 'container' || g === 'unit') {
+      return this.cgroups === undefined ? '-' : cgroupLabel(this.cgroups, g, this.cgroups.idOf(tid));
+    }
     const n = g === 'tid' ? tid : g === 'cpu' ? cpu : code;
     let label = labels.get(n);
     if (label === undefined) {
@@ -407,6 +454,12 @@ export class Engine implements RecordSink {
       labels.set(n, label);
     }
     return label;
+  }
+
+  /** The `cgroup` label of a pair in /metrics: the path, or `unknown` (no thread, or not resolved). */
+  private metricsLabel(tid: number): string {
+    const cg = this.cgroups;
+    return (cg !== undefined && tid > 0 ? cg.path(cg.idOf(tid)) : null) ?? 'unknown';
   }
 
   private report(o: Outlier, st: AnalysisState): void {
@@ -425,9 +478,35 @@ export class Engine implements RecordSink {
       pid: o.tid >= 0 ? (this.source.tgid?.(o.tid) ?? null) : null,
       comm,
       detail: o.detail,
+      cgroup: null,
+      container: null,
     };
     if (o.stack >= 0) rec.stack = this.stackLines(o.stack);
+    const cg = this.cgroups;
+    if (cg !== undefined && o.tid > 0) this.addCgroup(rec, cg, o);
     this.out(rec);
+  }
+
+  /** Cgroup, container, throttling over the outlier and pressure now (report time: reads files, cached). */
+  private addCgroup(rec: OutlierRecord, cg: CgroupTable, o: Outlier): void {
+    const id = cg.idOf(o.tid);
+    rec.cgroup = cg.path(id);
+    rec.container = cg.container(id);
+    const t: ThrottleWindow | null | undefined = cg.throttle(cg.cpuIdOf(o.tid), o.start, o.end);
+    if (t !== undefined) {
+      rec.throttle =
+        t === null
+          ? null
+          : {
+              cgroup: t.cgroup,
+              nr_throttled: t.nr_throttled,
+              throttled_ns: t.throttled_ns,
+              from_ns: this.absolute(t.from),
+              to_ns: this.absolute(t.to),
+            };
+    }
+    const p = cg.pressure(id);
+    if (p !== null) rec.pressure = { cpu_some_avg10: p.cpu, io_some_avg10: p.io, memory_some_avg10: p.memory };
   }
 }
 

@@ -18,6 +18,8 @@ interface Slot {
   total: Histogram;
   windows: LatencyWindows;
   groups: HistogramGroups<string> | undefined;
+  /** Per-cgroup histograms for /metrics (`--metrics-by cgroup`), capped. */
+  byCgroup: HistogramGroups<string> | undefined;
 }
 
 export class Profiles {
@@ -27,10 +29,12 @@ export class Profiles {
   /**
    * @param groupBy the `--group-by` field, or undefined for no groups
    * @param groupLimit distinct group values per analysis before the counted overflow group
+   * @param cgroupLimit with `--metrics-by cgroup`: cgroups per analysis with their own histogram (the rest overflow)
    */
   constructor(
     readonly groupBy?: string,
     readonly groupLimit = GROUP_LIMIT,
+    readonly cgroupLimit?: number,
   ) {}
 
   /** Registers an analysis; returns the index to pass to `record`. */
@@ -40,6 +44,7 @@ export class Profiles {
       total: new Histogram(),
       windows: new LatencyWindows(),
       groups: this.groupBy === undefined ? undefined : new HistogramGroups<string>({ limit: this.groupLimit }),
+      byCgroup: this.cgroupLimit === undefined ? undefined : new HistogramGroups<string>({ limit: this.cgroupLimit }),
     };
     this.slots.push(s);
     this.byName.set(name, s);
@@ -52,6 +57,16 @@ export class Profiles {
     s.total.record(ns);
     s.windows.record(ns, ts);
     if (group !== undefined && s.groups !== undefined) s.groups.record(group, ns);
+  }
+
+  /** One matched pair of analysis `i` in cgroup `label` (for /metrics; no-op without a cgroup limit). */
+  recordCgroup(i: number, label: string, ns: number): void {
+    this.slots[i].byCgroup?.record(label, ns);
+  }
+
+  /** Per-cgroup histograms of an analysis (`--metrics-by cgroup`), or undefined. */
+  cgroupGroups(name: string): HistogramGroups<string> | undefined {
+    return this.slot(name).byCgroup;
   }
 
   /** Rotates every analysis's windows to source time `ts`. */

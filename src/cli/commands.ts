@@ -3,6 +3,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { CGROUP_EVENTS } from '../analyses/cgroups.ts';
 import { COMM_EVENTS } from '../analyses/comm-events.ts';
 import { Engine } from '../analyses/engine.ts';
 import { ANALYSES } from '../analyses/index.ts';
@@ -12,6 +13,7 @@ import { RecordFormatter } from '../ftrace/report.ts';
 import type { Profile } from '../histogram/profile.ts';
 import { type Paths, resolvePaths } from '../paths.ts';
 import { jsonLine } from '../sinks/json.ts';
+import { Cgroupfs } from '../sources/cgroupfs.ts';
 import { type CtfSource, formatRecord as formatCtfRecord, openCtfTrace } from '../sources/ctf/index.ts';
 import { SetupError } from '../sources/errors.ts';
 import { openTraceDat } from '../sources/tracedat/index.ts';
@@ -31,10 +33,11 @@ import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
 export interface GlobalOptions {
   tracefs?: string;
   procfs?: string;
+  cgroupfs?: string;
 }
 
 export function pathsOf(g: GlobalOptions): Paths {
-  return resolvePaths({ tracefs: g.tracefs, procfs: g.procfs });
+  return resolvePaths({ tracefs: g.tracefs, procfs: g.procfs, cgroupfs: g.cgroupfs });
 }
 
 /** A progress line on stderr when it is a terminal (piped output stays clean). */
@@ -94,6 +97,9 @@ export async function runAnalyze(
   io: Output,
 ): Promise<number> {
   const o = parseRunOptions(names, raw);
+  if (o.cgroup !== undefined) {
+    throw new UsageError('--cgroup: trace files do not record cgroups (their outliers say cgroup null); use it live');
+  }
   const progress = progressReporter(`reading ${file}`, !o.json);
   const source = await openTraceFile(file, { buffer: raw.buffer, onProgress: progress.update });
   const has = (e: string) => source.schema.find(e) !== undefined;
@@ -180,10 +186,13 @@ export function liveEvents(
   analyses: readonly Analysis[],
   has: (e: string) => boolean,
   stacks: boolean,
+  cgroups = false,
 ): { events: string[]; stackBits: number | undefined } {
   const events = [...new Set(analyses.flatMap((a) => a.events(has) as string[]))];
   // Rare events that name new threads, so short-lived processes keep their names after they exit.
   for (const e of COMM_EVENTS) if (has(e) && !events.includes(e)) events.push(e);
+  // Rare events that keep threads' cgroups current (moves, forks, exits).
+  if (cgroups) for (const e of CGROUP_EVENTS) if (has(e) && !events.includes(e)) events.push(e);
   let stackBits: number | undefined;
   if (stacks && analyses.some((a) => a.usesStacks) && has('sched:sched_switch')) {
     const f = readFileSync(join(paths.tracefs, 'events/sched/sched_switch/format'), 'utf8');
@@ -214,14 +223,18 @@ export async function runLive(
   ensureTracefs(paths);
   const has = kernelHas(paths);
   const analyses = runnable(o, names.length > 0, has, 'this kernel');
-  const { events, stackBits } = liveEvents(paths, analyses, has, o.stacks);
+  const cgroups = Cgroupfs.open(paths);
+  if (o.cgroup !== undefined && cgroups === undefined) {
+    throw new SetupError(`--cgroup: no cgroup hierarchy under ${paths.cgroupfs} (see --cgroupfs)`);
+  }
+  const { events, stackBits } = liveEvents(paths, analyses, has, o.stacks, cgroups !== undefined);
   const tids = o.pids.length > 0 ? expandPids(paths, o.pids) : [];
   // The store opens before tracing starts: a locked, corrupt or unwritable store ends the run with one line.
   const store: RunStore | undefined = storeOpts === undefined ? undefined : await openRunStore(storeOpts, io);
   let source: LiveSource;
   let engine: ReturnType<typeof createEngine>;
   try {
-    source = LiveSource.open({ paths, events, filters: liveFilters(analyses, tids, o.comm), stackBits });
+    source = LiveSource.open({ paths, events, filters: liveFilters(analyses, tids, o.comm), stackBits, cgroups });
     try {
       engine = createEngine(
         source,

@@ -38,7 +38,8 @@ function commonOptions(c: Command): Command {
     .option('--json', 'JSON Lines on stdout (one object per outlier, then summaries)')
     .option('--summary', 'statistics at the end: counts, percentiles, log2 histogram')
     .addOption(new Option('--group-by <FIELD>', 'per-group statistics in the summary').choices(groupFields()))
-    .option('--group-limit <N>', 'distinct groups kept per analysis before the overflow group (default 256)');
+    .option('--group-limit <N>', 'distinct groups kept per analysis before the overflow group (default 256)')
+    .option('--cgroup <PATH>', 'only threads in this cgroup or below it (live; e.g. /system.slice/mariadb.service)');
 }
 
 export function buildProgram(): Command {
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version')
     .option('--tracefs <DIR>', 'tracefs mount point (default /sys/kernel/tracing)')
     .option('--procfs <DIR>', 'procfs mount point (default /proc)')
+    .option('--cgroupfs <DIR>', 'where the cgroup hierarchies are mounted (default /sys/fs/cgroup)')
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride();
 
@@ -112,6 +114,12 @@ export function buildProgram(): Command {
     )
     .option('--timeout <ANALYSIS=DURATION>', 'initial timeout (repeatable)', collect)
     .option('--no-stacks', 'do not capture kernel stacks (they cost a stack trace per blocking switch)')
+    .addOption(
+      new Option('--metrics-by <FIELD>', 'also label the /metrics latency histograms by this field').choices([
+        'cgroup',
+      ]),
+    )
+    .option('--metrics-limit <N>', 'with --metrics-by: series per analysis before the rest go to "other" (default 64)')
     .option('--history <N>', 'with --no-store: recent outliers kept in memory for the API (default 4096)')
     .option(
       '--store <PATH>',
@@ -177,8 +185,8 @@ export function buildProgram(): Command {
     .description('analyses, their events, and whether this kernel has them')
     .option('--json', 'JSON Lines')
     .action((opts, cmd: Command) => {
-      const g = cmd.optsWithGlobals() as { tracefs?: string; procfs?: string };
-      const paths = resolvePaths({ tracefs: g.tracefs, procfs: g.procfs });
+      const g = cmd.optsWithGlobals() as { tracefs?: string; procfs?: string; cgroupfs?: string };
+      const paths = resolvePaths({ tracefs: g.tracefs, procfs: g.procfs, cgroupfs: g.cgroupfs });
       let has: ((e: string) => boolean) | undefined;
       try {
         readFileSync(`${paths.tracefs}/available_events`);

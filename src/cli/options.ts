@@ -2,6 +2,7 @@
  * Validation of the common options (DESIGN §6) into one `RunOptions`. Every bad value becomes a `UsageError`: one
  * line naming the bad value, exit code 2.
  */
+import { cgroupPathProblem } from '../analyses/container.ts';
 import { ANALYSES, ANALYSIS_NAMES, findAnalysis } from '../analyses/index.ts';
 import { MAX_GROUP_LIMIT } from '../analyses/profiles.ts';
 import type { Analysis } from '../analyses/types.ts';
@@ -25,8 +26,10 @@ export interface RawOptions {
   summary?: boolean;
   groupBy?: string;
   groupLimit?: string;
+  cgroup?: string;
   tracefs?: string;
   procfs?: string;
+  cgroupfs?: string;
 }
 
 export interface RunOptions {
@@ -44,6 +47,8 @@ export interface RunOptions {
   summary: boolean;
   groupBy: string | undefined;
   groupLimit: number | undefined;
+  /** `--cgroup PATH`: only threads in this cgroup or below it (live). */
+  cgroup: string | undefined;
 }
 
 /** Per-analysis threshold and timeout as given on the command line (the engine's `settings`). */
@@ -55,7 +60,7 @@ export function engineSettings(o: RunOptions): Record<string, { threshold?: numb
 }
 
 /** Common group-by fields; analyses add their own (`syscall`, `irq`, `vec`, `dev`). */
-export const COMMON_GROUP_FIELDS = ['comm', 'tid', 'cpu'];
+export const COMMON_GROUP_FIELDS = ['comm', 'tid', 'cpu', 'cgroup', 'container', 'unit'];
 
 export function groupFields(): string[] {
   const own = ANALYSES.flatMap((a) => (a.groupField ? [a.groupField.name] : []));
@@ -129,6 +134,10 @@ export function parseRunOptions(names: string[], raw: RawOptions): RunOptions {
     }
     groupLimit = Number(g);
   }
+  if (raw.cgroup !== undefined) {
+    const bad = cgroupPathProblem(raw.cgroup);
+    if (bad !== undefined) throw new UsageError(`--cgroup: '${raw.cgroup.slice(0, 80)}': ${bad}`);
+  }
   return {
     analyses: chosen,
     thresholds,
@@ -141,5 +150,6 @@ export function parseRunOptions(names: string[], raw: RawOptions): RunOptions {
     summary: raw.summary === true,
     groupBy: raw.groupBy,
     groupLimit,
+    cgroup: raw.cgroup === undefined ? undefined : raw.cgroup.replace(/\/+$/, '') || '/',
   };
 }

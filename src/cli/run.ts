@@ -88,6 +88,7 @@ export function createEngine(
       comm: o.comm,
       groupBy: o.groupBy,
       groupLimit: o.groupLimit,
+      cgroup: o.cgroup,
       ...extra,
     },
     print,

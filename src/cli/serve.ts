@@ -12,6 +12,7 @@ import { createApiServer } from '../server/http.ts';
 import { checkToken, DEFAULT_LISTEN, isLoopback, parseListen } from '../server/listen.ts';
 import { StaticFiles } from '../server/static.ts';
 import { DEFAULT_STORE_PATH } from '../sinks/store/store.ts';
+import { Cgroupfs } from '../sources/cgroupfs.ts';
 import { SetupError } from '../sources/errors.ts';
 import { removeAllInstancesSync } from '../sources/tracefs/instance.ts';
 import { LiveSource } from '../sources/tracefs/source.ts';
@@ -31,7 +32,13 @@ export interface ServeOptions extends RawOptions, GlobalOptions, Omit<RawStoreOp
   stacks?: boolean;
   /** `--store PATH`; `--no-store` sets it false (then outliers are kept in memory only). */
   store?: string | boolean;
+  metricsBy?: string;
+  metricsLimit?: string;
 }
+
+/** Cgroup series per analysis in /metrics before `other` (`--metrics-limit`). */
+export const DEFAULT_METRICS_LIMIT = 64;
+export const MAX_METRICS_LIMIT = 4096;
 
 /** Where the built dashboard is: `ui/dist` at the package root (from `src/cli/` or `dist/cli/`). */
 export const UI_DIST = fileURLToPath(new URL('../../ui/dist', import.meta.url));
@@ -58,6 +65,18 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
       `--listen ${raw.listen}: binding beyond loopback needs --token (or LATENCY_TRACKER_TOKEN): every request must then carry it`,
     );
   }
+  let metricsLimit: number | undefined;
+  if (raw.metricsLimit !== undefined && raw.metricsBy === undefined) {
+    throw new UsageError('--metrics-limit caps the series of --metrics-by cgroup: give --metrics-by too');
+  }
+  if (raw.metricsBy !== undefined) {
+    if (raw.metricsBy !== 'cgroup') throw new UsageError(`--metrics-by: unknown field '${raw.metricsBy}' (cgroup)`);
+    const t = raw.metricsLimit ?? String(DEFAULT_METRICS_LIMIT);
+    if (!/^\d{1,5}$/.test(t) || Number(t) < 1 || Number(t) > MAX_METRICS_LIMIT) {
+      throw new UsageError(`--metrics-limit: '${t.slice(0, 20)}' is not a number from 1 to ${MAX_METRICS_LIMIT}`);
+    }
+    metricsLimit = Number(t);
+  }
   let historyCapacity = 4096;
   if (raw.history !== undefined && raw.store !== false) {
     throw new UsageError('--history sizes the in-memory history, which only --no-store uses (the store keeps all)');
@@ -79,12 +98,13 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
   ensureTracefs(paths);
   const has = kernelHas(paths);
   const analyses = runnable(o, names.length > 0, has, 'this kernel');
-  const { events, stackBits } = liveEvents(paths, analyses, has, o.stacks);
+  const cgroups = Cgroupfs.open(paths);
+  const { events, stackBits } = liveEvents(paths, analyses, has, o.stacks, cgroups !== undefined);
   // The store opens before tracing starts: a locked, corrupt or unwritable store ends the daemon with one line.
   const store: RunStore | undefined = storeOpts === undefined ? undefined : await openRunStore(storeOpts, io);
   let source: LiveSource;
   try {
-    source = LiveSource.open({ paths, events, stackBits });
+    source = LiveSource.open({ paths, events, stackBits, cgroups });
   } catch (e) {
     await store?.close(undefined);
     throw e;
@@ -96,7 +116,7 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
       source,
       // Every analysis asked for: those this kernel lacks are listed (unavailable, with the reason).
       analyses: names.length > 0 ? o.analyses : ANALYSES,
-      engine: { settings, stacks: o.stacks },
+      engine: { settings, stacks: o.stacks, cgroupMetrics: metricsLimit },
       recording: { events, setRecording: (e, s) => source.setRecording(e, s) },
       historyCapacity,
       history: store?.history,

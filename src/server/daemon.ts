@@ -252,7 +252,7 @@ export class Daemon {
     return { current, baseline, rows: rows.map(compareRowToJSON) };
   }
 
-  async events(q: { analysis?: string; since?: bigint; limit: number }): Promise<OutlierRecord[]> {
+  async events(q: { analysis?: string; since?: bigint; limit: number; cgroup?: string }): Promise<OutlierRecord[]> {
     if (q.analysis !== undefined && ANALYSES.every((a) => a.name !== q.analysis)) throw unknownAnalysis(q.analysis);
     return this.history.query(q);
   }
@@ -275,6 +275,7 @@ export class Daemon {
           histogram: st !== undefined ? e.profiles.total(a.name) : undefined,
           stats: st?.tracker.stats,
           lastEventUnixSeconds: lastEventUnix,
+          byCgroup: st !== undefined ? e.profiles.cgroupGroups(a.name) : undefined,
         };
       }),
       records: e.records,
@@ -290,6 +291,7 @@ export class Daemon {
       stream: { ...this.hub.stats },
       http: this.http,
       connections: { ...this.connections },
+      cgroups: e.cgroups?.stats,
       process: {
         cpuSeconds: (cpu.user + cpu.system) / 1e6,
         residentBytes: mem.rss,

@@ -11,6 +11,15 @@ export interface HistoryQuery {
   since?: bigint;
   /** At most this many: the newest that match. */
   limit: number;
+  /** Only outliers of threads in this cgroup or below it (validated by the caller). */
+  cgroup?: string;
+}
+
+/** True when cgroup `path` is `under` or below it. */
+export function inCgroup(path: string | null, under: string): boolean {
+  if (path === null) return false;
+  const u = under.replace(/\/+$/, '') || '/';
+  return u === '/' || path === u || path.startsWith(`${u}/`);
 }
 
 export interface OutlierHistory {
@@ -74,6 +83,7 @@ export class RingHistory implements OutlierHistory {
       const o = this.ring[(this.next - k + this.capacity) % this.capacity] as OutlierRecord;
       if (q.analysis !== undefined && o.analysis !== q.analysis) continue;
       if (since !== undefined && !(o.end_ns > since)) continue;
+      if (q.cgroup !== undefined && !inCgroup(o.cgroup, q.cgroup)) continue;
       out.push(o);
     }
     return out;

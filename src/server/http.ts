@@ -19,9 +19,11 @@
  * (no request in progress) — of its own address first — so a scrape always gets in while idle sockets are open;
  * only when every connection is busy is the new one refused (503). Each is counted in `/metrics`.
  */
+
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { cgroupPathProblem } from '../analyses/container.ts';
 import { jsonLine } from '../sinks/json.ts';
 import { type Daemon, PROFILE_WINDOWS, type ProfileWindow } from './daemon.ts';
 import { ApiError } from './errors.ts';
@@ -304,7 +306,10 @@ export function createApiServer(opts: ServerOptions): Server {
     }
     if (parts[0] === 'events' && parts.length === 1) {
       if (!get) throw methodNotAllowed('GET, HEAD');
-      const q = query(url, ['analysis', 'since', 'limit']);
+      const q = query(url, ['analysis', 'since', 'limit', 'cgroup']);
+      const cgroup = q.get('cgroup');
+      const bad = cgroup === undefined ? undefined : cgroupPathProblem(cgroup);
+      if (bad !== undefined) throw new ApiError(400, `cgroup: ${bad}`);
       const limitText = q.get('limit') ?? '100';
       if (!/^\d{1,7}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 1000) {
         throw new ApiError(400, `limit: '${limitText.slice(0, 20)}' is not an integer in 1..1000`);
@@ -320,6 +325,7 @@ export function createApiServer(opts: ServerOptions): Server {
         analysis: q.get('analysis'),
         since: sinceText === undefined ? undefined : BigInt(sinceText),
         limit: Number(limitText),
+        cgroup,
       });
       sendJson(res, 200, { events });
       return;

@@ -30,6 +30,8 @@ function outlier(analysis: string, end: number, tid = 1): OutlierRecord {
     pid: tid,
     comm: 'x',
     detail: {},
+    cgroup: null,
+    container: null,
   };
 }
 

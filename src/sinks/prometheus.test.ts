@@ -3,9 +3,11 @@
  * rules every family must follow (one HELP/TYPE, `_total` counters, base units, bounded labels).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { HistogramGroups } from '../histogram/groups.ts';
 import { Histogram } from '../histogram/histogram.ts';
 import type { TrackerStats } from '../tracker/tracker.ts';
 import { formatMetrics, MAX_CPU_SERIES, type MetricsSnapshot } from './prometheus.ts';
@@ -112,5 +114,55 @@ describe('formatMetrics', () => {
     const text = formatMetrics(s);
     assert.equal([...text.matchAll(/^latency_tracker_lost_events_total\{/gm)].length, MAX_CPU_SERIES + 1);
     assert.match(text, /^latency_tracker_lost_events_total\{cpu="other"\} 6$/m);
+  });
+
+  test('--metrics-by cgroup: 200 cgroups give at most the cap + other, counted, escaped, promtool clean', () => {
+    const limit = 64;
+    const g = new HistogramGroups<string>({ limit });
+    const hostile = ['/system.slice/a"b.service', '/x\\y', '/new\nline', '/tab\tand\u00e9'];
+    for (let i = 0; i < 200; i++) {
+      const label = i < hostile.length ? hostile[i] : `/kubepods.slice/pod-${i}.slice`;
+      for (let k = 0; k <= i % 3; k++) g.record(label, 1000 * (i + 1));
+    }
+    g.record('unknown', 5);
+    const s = snapshot();
+    s.analyses[0].byCgroup = g;
+    s.cgroups = {
+      resolved: 200,
+      resolveFailed: 3,
+      deferred: 0,
+      moves: 4,
+      evicted: 0,
+      resets: 0,
+      throttleGroups: 1,
+      throttleEvicted: 0,
+      throttleUncovered: 2,
+    };
+    const text = formatMetrics(s);
+    const series = new Set(
+      [
+        ...text.matchAll(/^latency_tracker_latency_seconds_count\{analysis="syscall",cgroup="((?:[^"\\]|\\.)*)"\}/gm),
+      ].map((m) => m[1]),
+    );
+    assert.equal(series.size, limit + 1);
+    assert.ok(series.has('other'));
+    // The series of one analysis add up to every pair it recorded.
+    const counts = [...text.matchAll(/^latency_tracker_latency_seconds_count\{analysis="syscall",.*\} (\d+)$/gm)];
+    assert.equal(
+      counts.reduce((a, m) => a + Number(m[1]), 0),
+      [...g.entries()].reduce((a, [, h]) => a + h.count, 0) + g.overflow.count,
+    );
+    assert.match(text, /^latency_tracker_cgroup_series\{analysis="syscall"\} 64$/m);
+    assert.match(text, /^latency_tracker_cgroup_overflow_cgroups\{analysis="syscall"\} 137$/m);
+    assert.match(text, /^latency_tracker_cgroup_overflow_pairs_total\{analysis="syscall"\} \d+$/m);
+    // Escaped per the text format: backslash, quote and newline; nothing else is touched.
+    assert.ok(series.has('/system.slice/a\\"b.service'), [...series].slice(0, 5).join(' '));
+    assert.ok(series.has('/x\\\\y'));
+    assert.ok(series.has('/new\\nline'));
+    assert.equal(text.split('\n').filter((l) => l.startsWith('line')).length, 0);
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    if (r.error !== undefined) throw new Error(`promtool: ${r.error.message} (scripts/prepare.sh installs prometheus)`);
+    assert.equal(r.status, 0, `promtool: ${r.stdout}${r.stderr}`);
+    assert.equal(`${r.stdout}${r.stderr}`.trim(), '', 'promtool has no complaint');
   });
 });

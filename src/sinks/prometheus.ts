@@ -6,9 +6,11 @@
  * Conventions: `latency_tracker_` prefix, base units (seconds, bytes), `_total` counters, one `# HELP`/`# TYPE` per
  * family. Label values are bounded by construction: `analysis` comes from the analysis table (9 values), `reason`
  * has 2, `cpu` one per traced CPU (capped at `MAX_CPU_SERIES`, the rest summed into `cpu="other"`), `code` the
- * few HTTP statuses the server answers.
+ * few HTTP statuses the server answers, `cgroup` (only with `--metrics-by cgroup`) the first `--metrics-limit`
+ * cgroups per analysis, then `other` (the overflow counted in `cgroup_overflow_*`).
  */
 
+import type { HistogramGroups } from '../histogram/groups.ts';
 import type { Histogram } from '../histogram/histogram.ts';
 import { formatPrometheusHistogram, prometheusBuckets } from '../histogram/prometheus.ts';
 import type { TrackerStats } from '../tracker/tracker.ts';
@@ -30,6 +32,21 @@ export interface AnalysisMetrics {
   stats: TrackerStats | undefined;
   /** Unix time (s) of the read cycle in which this analysis last saw an event; 0 when never. */
   lastEventUnixSeconds: number;
+  /** With `--metrics-by cgroup`: the pairs' histograms per cgroup (capped; the rest in the overflow). */
+  byCgroup?: HistogramGroups<string>;
+}
+
+/** The threads' cgroup table's counters (live with cgroups). */
+export interface CgroupMetrics {
+  resolved: number;
+  resolveFailed: number;
+  deferred: number;
+  moves: number;
+  evicted: number;
+  resets: number;
+  throttleGroups: number;
+  throttleEvicted: number;
+  throttleUncovered: number;
 }
 
 export interface MetricsSnapshot {
@@ -51,6 +68,7 @@ export interface MetricsSnapshot {
   http: ReadonlyMap<number, number>;
   /** HTTP connections the server closed: no request headers in time, evicted for a new client, refused. */
   connections: { timedOut: number; evicted: number; refused: number };
+  cgroups?: CgroupMetrics;
   process: { cpuSeconds: number; residentBytes: number; heapBytes: number; startUnixSeconds: number };
 }
 
@@ -120,15 +138,61 @@ export function formatMetrics(m: MetricsSnapshot): string {
 
   const running = m.analyses.filter((a) => a.histogram !== undefined && a.stats !== undefined);
 
-  p.family(`${P}latency_seconds`, 'histogram', 'Latency of every matched begin/end pair since start, by analysis.');
+  const byCgroup = running.some((a) => a.byCgroup !== undefined);
+  p.family(
+    `${P}latency_seconds`,
+    'histogram',
+    byCgroup
+      ? `Latency of every matched begin/end pair since start, by analysis and cgroup (the first ${running.find((a) => a.byCgroup)?.byCgroup?.limit} per analysis; later ones in cgroup="other", threads not known in "unknown").`
+      : 'Latency of every matched begin/end pair since start, by analysis.',
+  );
   for (const a of running) {
-    p.raw(
-      formatPrometheusHistogram(
-        `${P}latency_seconds`,
-        { analysis: a.analysis },
-        prometheusBuckets(a.histogram as Histogram),
-      ),
+    const g = a.byCgroup;
+    if (g === undefined) {
+      p.raw(
+        formatPrometheusHistogram(
+          `${P}latency_seconds`,
+          { analysis: a.analysis },
+          prometheusBuckets(a.histogram as Histogram),
+        ),
+      );
+      continue;
+    }
+    const keys = [...g.entries()].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+    for (const [cgroup, h] of keys) {
+      p.raw(formatPrometheusHistogram(`${P}latency_seconds`, { analysis: a.analysis, cgroup }, prometheusBuckets(h)));
+    }
+    if (g.overflow.count > 0) {
+      p.raw(
+        formatPrometheusHistogram(
+          `${P}latency_seconds`,
+          { analysis: a.analysis, cgroup: 'other' },
+          prometheusBuckets(g.overflow),
+        ),
+      );
+    }
+  }
+  if (byCgroup) {
+    p.family(`${P}cgroup_series`, 'gauge', 'Cgroups with their own latency_seconds series, per analysis.');
+    for (const a of running) if (a.byCgroup) p.sample(`${P}cgroup_series`, { analysis: a.analysis }, a.byCgroup.size);
+    p.family(
+      `${P}cgroup_overflow_pairs_total`,
+      'counter',
+      'Pairs counted in cgroup="other" because the cgroup series limit (--metrics-limit) was reached.',
     );
+    for (const a of running) {
+      if (a.byCgroup)
+        p.sample(`${P}cgroup_overflow_pairs_total`, { analysis: a.analysis }, a.byCgroup.stats.overflowRecords);
+    }
+    p.family(
+      `${P}cgroup_overflow_cgroups`,
+      'gauge',
+      'Distinct cgroups folded into cgroup="other" (a lower bound past 4096).',
+    );
+    for (const a of running) {
+      if (a.byCgroup)
+        p.sample(`${P}cgroup_overflow_cgroups`, { analysis: a.analysis }, a.byCgroup.stats.overflowDistinct);
+    }
   }
 
   p.family(`${P}outliers_total`, 'counter', 'Outliers reported: pairs over the threshold, events past their timeout.');
@@ -228,6 +292,54 @@ export function formatMetrics(m: MetricsSnapshot): string {
     m.stream.skipped,
   );
   p.scalar(`${P}stream_sent_outliers_total`, 'counter', 'Outliers sent on the event streams.', m.stream.sent);
+
+  const cg = m.cgroups;
+  if (cg !== undefined) {
+    p.scalar(`${P}cgroup_lookups_total`, 'counter', 'Threads whose cgroup was read from /proc.', cg.resolved);
+    p.scalar(
+      `${P}cgroup_lookup_failures_total`,
+      'counter',
+      'Cgroup reads that found the thread gone (its cgroup stays what its fork said, or unknown).',
+      cg.resolveFailed,
+    );
+    p.scalar(
+      `${P}cgroup_lookups_deferred_total`,
+      'counter',
+      'Cgroup lookups beyond the per-cycle read budget (answered as inherited or unknown, retried).',
+      cg.deferred,
+    );
+    p.scalar(`${P}cgroup_moves_total`, 'counter', 'Thread moves between cgroups seen in the trace.', cg.moves);
+    p.scalar(
+      `${P}cgroup_threads_evicted_total`,
+      'counter',
+      'Threads pushed out of the cgroup table by another thread id (resolved again on need).',
+      cg.evicted,
+    );
+    p.scalar(
+      `${P}cgroup_table_resets_total`,
+      'counter',
+      'Times the cgroup path table was full and started over.',
+      cg.resets,
+    );
+    p.scalar(
+      `${P}cgroup_throttle_groups`,
+      'gauge',
+      'CPU-quota cgroups whose throttling is sampled.',
+      cg.throttleGroups,
+    );
+    p.scalar(
+      `${P}cgroup_throttle_groups_evicted_total`,
+      'counter',
+      'Quota cgroups dropped from throttling sampling for room.',
+      cg.throttleEvicted,
+    );
+    p.scalar(
+      `${P}cgroup_throttle_uncovered_total`,
+      'counter',
+      'Outliers in a quota cgroup whose throttling could not be told (no sample before their start).',
+      cg.throttleUncovered,
+    );
+  }
 
   p.family(`${P}http_responses_total`, 'counter', 'HTTP responses by status code.');
   for (const [code, n] of [...m.http].sort((a, b) => a[0] - b[0]))

@@ -15,6 +15,52 @@ export interface Outlier {
   comm: string | null;
   detail: Detail;
   stack?: string[];
+  /** The thread's cgroup path (null when unknown). */
+  cgroup?: string | null;
+  container?: Container | null;
+  throttle?: {
+    cgroup: string;
+    nr_throttled: number;
+    throttled_ns: number;
+    from_ns: number;
+    to_ns: number;
+  } | null;
+  pressure?: { cpu_some_avg10: number | null; io_some_avg10: number | null; memory_some_avg10: number | null };
+}
+
+export interface Container {
+  runtime: string;
+  id: string | null;
+  unit: string | null;
+  pod_uid: string | null;
+  qos: string | null;
+}
+
+export type CgroupField = 'cgroup' | 'container' | 'unit';
+
+/** The value of a cgroup grouping field of an outlier ('–' when none), as the CLI's --group-by labels it. */
+export function cgroupValue(o: Outlier, field: CgroupField): string {
+  const c = o.container ?? null;
+  if (field === 'cgroup') return o.cgroup ?? '–';
+  if (field === 'unit') return c?.unit ?? '–';
+  if (c === null) return '–';
+  if (c.id !== null) return `${c.runtime}:${c.id.slice(0, 12)}`;
+  return c.pod_uid !== null ? `pod:${c.pod_uid}` : '–';
+}
+
+/** One short word for the table: the container, else the unit, else the path. */
+export function whereText(o: Outlier): string {
+  if (o.cgroup === null || o.cgroup === undefined) return '–';
+  const c = cgroupValue(o, 'container');
+  if (c !== '–') return c;
+  return o.container?.unit ?? o.cgroup;
+}
+
+/** True when `path` is `under` or below it. */
+export function inCgroup(path: string | null | undefined, under: string): boolean {
+  if (path === null || path === undefined) return false;
+  const u = under.replace(/\/+$/, '') || '/';
+  return u === '/' || path === u || path.startsWith(`${u}/`);
 }
 
 export interface AnalysisInfo {

@@ -4,10 +4,13 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import {
   type AnalysesResponse,
   type AnalysisInfo,
+  type CgroupField,
   type CompareResponse,
+  cgroupValue,
   durationText,
   formatNs,
   getJson,
+  inCgroup,
   type Outlier,
   type ProfileResponse,
   parseDuration,
@@ -15,6 +18,7 @@ import {
   relativeText,
   WINDOWS,
   type WindowName,
+  whereText,
 } from './api.ts';
 import { Histogram, Scatter } from './charts.tsx';
 import { type Feed, startFeed } from './live.ts';
@@ -121,12 +125,18 @@ export function App() {
 function AnalysisView(props: { info: AnalysisInfo; feed: Feed; onChanged: () => void }) {
   const { info, feed } = props;
   const [filter, setFilter] = useState('');
+  const [cgroup, setCgroup] = useState('');
+  const [groupBy, setGroupBy] = useState<CgroupField | ''>('');
   const mine = useMemo(() => {
     const f = filter.trim();
+    const g = cgroup.trim();
     return feed.outliers.filter(
-      (o) => o.analysis === info.analysis && (f === '' || (o.comm ?? '').includes(f) || String(o.tid) === f),
+      (o) =>
+        o.analysis === info.analysis &&
+        (f === '' || (o.comm ?? '').includes(f) || String(o.tid) === f) &&
+        (g === '' || inCgroup(o.cgroup, g)),
     );
-  }, [feed.outliers, info.analysis, filter]);
+  }, [feed.outliers, info.analysis, filter, cgroup]);
   if (!info.available) {
     return (
       <section>
@@ -160,9 +170,35 @@ function AnalysisView(props: { info: AnalysisInfo; feed: Feed; onChanged: () => 
             data-testid="outlier-filter"
             size={16}
           />
+        </label>{' '}
+        <label>
+          cgroup{' '}
+          <input
+            value={cgroup}
+            onInput={(e) => setCgroup((e.target as HTMLInputElement).value)}
+            placeholder="/system.slice/mariadb.service"
+            data-testid="cgroup-filter"
+            size={28}
+          />
+        </label>{' '}
+        <label>
+          group by{' '}
+          <select
+            value={groupBy}
+            onChange={(e) => setGroupBy((e.target as HTMLSelectElement).value as CgroupField | '')}
+            data-testid="group-by"
+          >
+            <option value="">none</option>
+            <option value="cgroup">cgroup</option>
+            <option value="container">container</option>
+            <option value="unit">unit</option>
+          </select>
         </label>
         <span class="muted">{mine.length} outliers shown</span>
       </div>
+      {groupBy !== '' && (
+        <GroupTable outliers={mine} field={groupBy} onPick={(v) => groupBy === 'cgroup' && setCgroup(v)} />
+      )}
       <h3>Outliers over the last 5 minutes</h3>
       <LiveScatter outliers={mine} offsetNs={feed.offsetNs} threshold={info.threshold_ns} />
       <Profiles analysis={info.analysis} />
@@ -322,6 +358,42 @@ function Profiles(props: { analysis: string }) {
   );
 }
 
+/** Outliers grouped by cgroup, container or unit: how many, the worst, how many were CPU-throttled. */
+function GroupTable(props: { outliers: Outlier[]; field: CgroupField; onPick: (v: string) => void }) {
+  const rows = new Map<string, { n: number; max: number; throttled: number }>();
+  for (const o of props.outliers) {
+    const k = cgroupValue(o, props.field);
+    const r = rows.get(k) ?? { n: 0, max: 0, throttled: 0 };
+    r.n++;
+    r.max = Math.max(r.max, o.latency_ns);
+    if ((o.throttle?.nr_throttled ?? 0) > 0) r.throttled++;
+    rows.set(k, r);
+  }
+  const sorted = [...rows].sort((a, b) => b[1].n - a[1].n).slice(0, 50);
+  return (
+    <table class="grid groups" data-testid="group-table">
+      <thead>
+        <tr>
+          <th>{props.field}</th>
+          <th>outliers</th>
+          <th>max</th>
+          <th>CPU-throttled</th>
+        </tr>
+      </thead>
+      <tbody>
+        {sorted.map(([k, r]) => (
+          <tr key={k} data-testid="group-row" data-group={k} onClick={() => props.onPick(k)}>
+            <td class="detail">{k}</td>
+            <td class="num">{r.n}</td>
+            <td class="num">{formatNs(r.max)}</td>
+            <td class="num">{r.throttled}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 function detailText(o: Outlier): string {
   return Object.entries(o.detail)
     .map(([k, v]) => `${k}=${v}`)
@@ -341,6 +413,7 @@ function OutlierTable(props: { outliers: Outlier[]; offsetNs: number }) {
           <th>cpu</th>
           <th>latency</th>
           <th>reason</th>
+          <th>cgroup</th>
           <th>detail</th>
         </tr>
       </thead>
@@ -365,14 +438,29 @@ function OutlierTable(props: { outliers: Outlier[]; offsetNs: number }) {
               <td>{o.cpu ?? '–'}</td>
               <td class="num">{formatNs(o.latency_ns)}</td>
               <td>{o.reason}</td>
+              <td class="detail" title={o.cgroup ?? ''} data-testid="outlier-cgroup">
+                {whereText(o)}
+              </td>
               <td class="detail">{detailText(o)}</td>
             </tr>,
             isOpen && (
               <tr key={`${k}-x`} class="expanded">
-                <td colSpan={7}>
+                <td colSpan={8}>
                   {waker !== undefined && (
                     <div data-testid="waker">
                       woken by <b>{String(o.detail.waker_comm ?? '?')}</b> (tid {String(waker)})
+                    </div>
+                  )}
+                  {o.cgroup !== null && o.cgroup !== undefined && (
+                    <div data-testid="cgroup-detail">
+                      cgroup <b>{o.cgroup}</b>
+                      {o.container?.pod_uid ? ` · pod ${o.container.pod_uid} (${o.container.qos})` : ''}
+                      {o.throttle
+                        ? ` · CPU quota of ${o.throttle.cgroup}: throttled ${o.throttle.nr_throttled}× for ${formatNs(o.throttle.throttled_ns)} around it`
+                        : ''}
+                      {o.pressure
+                        ? ` · pressure (some, 10 s): cpu ${o.pressure.cpu_some_avg10 ?? '–'} % io ${o.pressure.io_some_avg10 ?? '–'} % memory ${o.pressure.memory_some_avg10 ?? '–'} %`
+                        : ''}
                     </div>
                   )}
                   <div class="muted">

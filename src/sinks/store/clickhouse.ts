@@ -16,7 +16,14 @@
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { chString, chUInt64, isIdentifier } from './chsql.ts';
 import { type DuckStore, StoreError } from './duck.ts';
-import { clickhouseDDL, clickhouseOutlier, clickhouseProfile, type OutlierRow, type ProfileRow } from './schema.ts';
+import {
+  CLICKHOUSE_OUTLIER_ADDED,
+  clickhouseDDL,
+  clickhouseOutlier,
+  clickhouseProfile,
+  type OutlierRow,
+  type ProfileRow,
+} from './schema.ts';
 
 export interface ClickHouseOptions {
   url: string;
@@ -115,11 +122,28 @@ export class ClickHouseShipper {
     try {
       await this.client.query({ query: 'SELECT version()', format: 'JSONEachRow' }).then((r) => r.json());
       for (const sql of clickhouseDDL(this.db)) await this.client.command({ query: sql });
+      await this.addColumns();
     } catch (e) {
       throw new StoreError(describeClickHouseError(this.opts.url, user, e).text);
     }
     for (const t of ['outliers', 'profiles'] as const) {
       this.acked[t] = BigInt((await this.store.getMeta(`${this.key}:${t}`)) ?? '0');
+    }
+  }
+
+  /**
+   * Tables created by an older latency-tracker lack the columns added since (the cgroup ones): added here. Checked
+   * in `system.columns` first (`ADD COLUMN IF NOT EXISTS` is newer than the oldest ClickHouse we support).
+   */
+  private async addColumns(): Promise<void> {
+    const res = await this.client.query({
+      query: `SELECT name FROM system.columns WHERE database = ${chString(this.db)} AND table = 'outliers'`,
+      format: 'JSONEachRow',
+    });
+    const have = new Set(((await res.json()) as { name: string }[]).map((r) => r.name));
+    for (const [name, type] of CLICKHOUSE_OUTLIER_ADDED) {
+      if (!have.has(name))
+        await this.client.command({ query: `ALTER TABLE ${this.db}.outliers ADD COLUMN ${name} ${type}` });
     }
   }
 

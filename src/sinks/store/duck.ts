@@ -428,6 +428,12 @@ export class DuckStore {
         cols[12][j] = r.subject;
         cols[13][j] = r.detail;
         cols[14][j] = r.stack === null ? null : listValue(r.stack);
+        cols[15][j] = r.cgroup;
+        cols[16][j] = r.unit;
+        cols[17][j] = r.container;
+        cols[18][j] = r.pod_uid;
+        cols[19][j] = r.throttled_ns === null ? null : BigInt(Math.round(r.throttled_ns));
+        cols[20][j] = r.cgroup_stats;
       }
       const chunk = DuckDBDataChunk.create(OUTLIER_TYPES, n);
       chunk.setColumns(cols);
@@ -496,6 +502,15 @@ export class DuckStore {
     if (q.since !== undefined) {
       params.push(q.since < 0n ? 0n : q.since);
       where.push(`end_ns > $${params.length}::UBIGINT`);
+    }
+    if (q.cgroup !== undefined) {
+      const under = q.cgroup.replace(/\/+$/, '') || '/';
+      if (under === '/') where.push('cgroup IS NOT NULL');
+      else {
+        params.push(under);
+        const n = params.length;
+        where.push(`(cgroup = $${n} OR starts_with(cgroup, $${n} || '/'))`);
+      }
     }
     const limit = Math.max(0, Math.min(Math.floor(q.limit), 100_000));
     const cond = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
@@ -650,10 +665,11 @@ export class DuckStore {
 }
 
 /** An outlier row as DuckDB hands it back: TIMESTAMP as a Date, BIGINT as a bigint, `reason` as plain text. */
-type RawOutlier = Omit<OutlierRow, 'timeMs' | 'latency_ns' | 'reason'> & {
+type RawOutlier = Omit<OutlierRow, 'timeMs' | 'latency_ns' | 'reason' | 'throttled_ns'> & {
   time: Date;
   latency_ns: bigint;
   reason: string;
+  throttled_ns: bigint | null;
 };
 
 interface RawProfile {
@@ -679,7 +695,11 @@ interface RawProfile {
 }
 
 function rawToRecord(r: RawOutlier): OutlierRecord {
-  return toRecord({ ...r, latency_ns: Number(r.latency_ns) });
+  return toRecord({
+    ...r,
+    latency_ns: Number(r.latency_ns),
+    throttled_ns: r.throttled_ns === null ? null : Number(r.throttled_ns),
+  });
 }
 
 function rawToRow(r: RawOutlier): OutlierRow {
@@ -699,6 +719,12 @@ function rawToRow(r: RawOutlier): OutlierRow {
     subject: r.subject,
     detail: r.detail,
     stack: r.stack,
+    cgroup: r.cgroup,
+    unit: r.unit,
+    container: r.container,
+    pod_uid: r.pod_uid,
+    throttled_ns: r.throttled_ns === null ? null : Number(r.throttled_ns),
+    cgroup_stats: r.cgroup_stats,
   };
 }
 

@@ -52,6 +52,18 @@ export const REPORTS: readonly Report[] = [
       'ORDER BY analysis, total_ns DESC, comm, pid',
   },
   {
+    name: 'cgroups',
+    title: 'Worst cgroups per analysis (by total outlier time): service, container, pod, CPU throttling',
+    sql: (f) =>
+      `SELECT analysis, cgroup, unit, container, pod_uid, count(*) AS outliers, ` +
+      `quantile_disc(latency_ns, 0.99) AS p99_ns, sum(latency_ns)::BIGINT AS total_ns, ` +
+      `count(throttled_ns) FILTER (WHERE throttled_ns > 0) AS throttled, ` +
+      `sum(throttled_ns)::BIGINT AS throttled_total_ns FROM outliers ${where(f, ['cgroup IS NOT NULL'])} ` +
+      `GROUP BY analysis, cgroup, unit, container, pod_uid ` +
+      `QUALIFY row_number() OVER (PARTITION BY analysis ORDER BY sum(latency_ns) DESC, cgroup) <= ${f.limit} ` +
+      'ORDER BY analysis, total_ns DESC, cgroup',
+  },
+  {
     name: 'p99',
     title: 'Outlier p99 per subject over time (syscall unless --analysis)',
     sql: (f) =>

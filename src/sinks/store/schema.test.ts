@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseContainer } from '../../analyses/container.ts';
 import type { OutlierRecord } from '../../analyses/engine.ts';
 import { Histogram } from '../../histogram/histogram.ts';
 import { chString, chUInt64, isIdentifier } from './chsql.ts';
 import { openErrorMessage } from './duck.ts';
-import { parseDetail, subjectOf, toRecord, toRow } from './schema.ts';
+import { clickhouseOutlier, parseDetail, subjectOf, toRecord, toRow } from './schema.ts';
 import { delta, ProfileSnapshotter } from './snapshots.ts';
 
 const rec: OutlierRecord = {
@@ -20,6 +21,8 @@ const rec: OutlierRecord = {
   comm: "o'dd \\ name",
   detail: { dev: '8,0', sector: 2n ** 60n + 1n, bytes: 4096, rwbs: 'W' },
   stack: ['schedule+0x1', 'io_schedule+0x2'],
+  cgroup: null,
+  container: null,
 };
 
 test('a record survives the row form exactly (64-bit times, big detail integers, stack)', () => {
@@ -30,6 +33,27 @@ test('a record survives the row form exactly (64-bit times, big detail integers,
   assert.deepEqual(back, rec);
   const noStack = toRecord({ ...row, stack: null });
   assert.equal('stack' in noStack, false);
+});
+
+test('a record with a cgroup keeps it, its container, throttling and pressure through the row form', () => {
+  const path =
+    '/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod55c6c714_b240_4dec_9a45_57b61696ab6e.slice/cri-containerd-2032491dcae31e6746f47daa0ac74564f2843a1bd847c5e6c4eb501ca132ac36.scope';
+  const withCg: OutlierRecord = {
+    ...rec,
+    cgroup: path,
+    container: parseContainer(path),
+    throttle: { cgroup: path, nr_throttled: 3, throttled_ns: 41_000_000, from_ns: 2n ** 62n, to_ns: 2n ** 62n + 1n },
+    pressure: { cpu_some_avg10: 12.5, io_some_avg10: 0, memory_some_avg10: null },
+  };
+  const row = toRow(withCg, 'h', 1);
+  assert.equal(row.unit, 'cri-containerd-2032491dcae31e6746f47daa0ac74564f2843a1bd847c5e6c4eb501ca132ac36.scope');
+  assert.equal(row.container, 'containerd:2032491dcae3');
+  assert.equal(row.pod_uid, '55c6c714-b240-4dec-9a45-57b61696ab6e');
+  assert.equal(row.throttled_ns, 41_000_000);
+  assert.deepEqual(toRecord(row), withCg);
+  const hostile = { ...rec, cgroup: '/x\'"\\\n\u0000y', container: null };
+  assert.deepEqual(toRecord(toRow(hostile, 'h', 1)), hostile);
+  assert.equal(clickhouseOutlier(toRow(withCg, 'h', 1), 's').throttled_ns, '41000000');
 });
 
 test('subjects: syscall name, softirq action, device, irq; none for wakeup', () => {

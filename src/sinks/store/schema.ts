@@ -6,17 +6,49 @@
  * kept as unsigned 64-bit integers. `time` is the wall-clock time of the end (UTC), derived once when the outlier is
  * stored; it is what retention, the per-minute reports and ClickHouse's day partitions use.
  */
+
+import { containerLabel, parseContainer } from '../../analyses/container.ts';
 import type { OutlierRecord } from '../../analyses/engine.ts';
 import type { Detail, DetailValue } from '../../analyses/types.ts';
 import { jsonLine } from '../json.ts';
 
 /** The fields of a JSON Lines record as the tables hold them: `detail` as JSON text, no stack as null. */
-export type StoredFields = Omit<OutlierRecord, 'type' | 'detail' | 'stack'> & {
+export type StoredFields = Omit<OutlierRecord, 'type' | 'detail' | 'stack' | 'container' | 'throttle' | 'pressure'> & {
   /** `detail` as JSON text (exact integers). */
   detail: string;
   /** Symbolized kernel stack, or null when none was captured. */
   stack: string[] | null;
+  /**
+   * Columns derived from `cgroup` for SQL (`GROUP BY unit`, `container`, `pod_uid`); the record's `container`
+   * object is parsed again from `cgroup` when a row is read back.
+   */
+  unit: string | null;
+  /** Short container label (`docker:0123456789ab`, `pod:<uid>`), or null. */
+  container: string | null;
+  pod_uid: string | null;
+  /** CPU throttled time over the outlier's window (ns), null when no quota applies or it is unknown. */
+  throttled_ns: number | null;
+  /** `{"throttle":…,"pressure":…}` as JSON text (exact integers), or null when there were none. */
+  cgroup_stats: string | null;
 };
+
+/** The cgroup columns of a record. */
+function cgroupColumns(
+  o: OutlierRecord,
+): Pick<StoredFields, 'cgroup' | 'unit' | 'container' | 'pod_uid' | 'throttled_ns' | 'cgroup_stats'> {
+  const c = o.container ?? null;
+  const stats: Record<string, unknown> = {};
+  if (o.throttle !== undefined) stats.throttle = o.throttle;
+  if (o.pressure !== undefined) stats.pressure = o.pressure;
+  return {
+    cgroup: o.cgroup ?? null,
+    unit: c?.unit ?? null,
+    container: containerLabel(c),
+    pod_uid: c?.pod_uid ?? null,
+    throttled_ns: o.throttle?.throttled_ns ?? null,
+    cgroup_stats: Object.keys(stats).length > 0 ? jsonLine(stats) : null,
+  };
+}
 
 /** One outlier as stored (both engines). */
 export type OutlierRow = StoredFields & {
@@ -86,6 +118,7 @@ export function toRow(o: OutlierRecord, host: string, timeMs: number): OutlierRo
     subject: subjectOf(o.detail),
     detail: jsonLine(o.detail),
     stack: o.stack ?? null,
+    ...cgroupColumns(o),
   };
 }
 
@@ -111,6 +144,13 @@ export interface OutlierBatch {
   subject: (string | null)[];
   detail: string[];
   stack: (string | null)[];
+  cgroup: (string | null)[];
+  unit: (string | null)[];
+  container: (string | null)[];
+  pod_uid: (string | null)[];
+  /** -1 stands for null. */
+  throttled: Float64Array;
+  cgroup_stats: (string | null)[];
 }
 
 export function encodeBatch(
@@ -135,6 +175,12 @@ export function encodeBatch(
     subject: new Array<string | null>(n),
     detail: new Array<string>(n),
     stack: new Array<string | null>(n),
+    cgroup: new Array<string | null>(n),
+    unit: new Array<string | null>(n),
+    container: new Array<string | null>(n),
+    pod_uid: new Array<string | null>(n),
+    throttled: new Float64Array(n),
+    cgroup_stats: new Array<string | null>(n),
   };
   for (let i = 0; i < n; i++) {
     const o = records[i];
@@ -151,13 +197,20 @@ export function encodeBatch(
     b.subject[i] = subjectOf(o.detail);
     b.detail[i] = jsonLine(o.detail);
     b.stack[i] = o.stack === undefined ? null : o.stack.join('\n');
+    const c = cgroupColumns(o);
+    b.cgroup[i] = c.cgroup;
+    b.unit[i] = c.unit;
+    b.container[i] = c.container;
+    b.pod_uid[i] = c.pod_uid;
+    b.throttled[i] = c.throttled_ns ?? -1;
+    b.cgroup_stats[i] = c.cgroup_stats;
   }
   return b;
 }
 
 /** Buffers of a batch to transfer (not copy) with `postMessage`. */
 export function batchTransfer(b: OutlierBatch): ArrayBuffer[] {
-  return [b.start, b.end, b.latency, b.timeMs, b.cpu, b.tid, b.pid].map((a) => a.buffer as ArrayBuffer);
+  return [b.start, b.end, b.latency, b.timeMs, b.cpu, b.tid, b.pid, b.throttled].map((a) => a.buffer as ArrayBuffer);
 }
 
 export function decodeBatch(b: OutlierBatch): OutlierRow[] {
@@ -181,6 +234,12 @@ export function decodeBatch(b: OutlierBatch): OutlierRow[] {
       subject: b.subject[i],
       detail: b.detail[i],
       stack: st === null ? null : st === '' ? [] : st.split('\n'),
+      cgroup: b.cgroup[i],
+      unit: b.unit[i],
+      container: b.container[i],
+      pod_uid: b.pod_uid[i],
+      throttled_ns: b.throttled[i] < 0 ? null : b.throttled[i],
+      cgroup_stats: b.cgroup_stats[i],
     };
   }
   return rows;
@@ -213,8 +272,18 @@ export function toRecord(r: Omit<StoredFields, 'reason'> & { reason: string }): 
     pid: r.pid,
     comm: r.comm,
     detail: parseDetail(r.detail),
+    cgroup: r.cgroup ?? null,
+    container: parseContainer(r.cgroup),
   };
   if (r.stack !== null) rec.stack = r.stack;
+  if (typeof r.cgroup_stats === 'string') {
+    const stats = parseDetail(r.cgroup_stats) as unknown as Pick<OutlierRecord, 'throttle' | 'pressure'>;
+    const t = stats.throttle;
+    if (t !== undefined) {
+      rec.throttle = t === null ? null : { ...t, from_ns: BigInt(t.from_ns), to_ns: BigInt(t.to_ns) };
+    }
+    if (stats.pressure !== undefined) rec.pressure = stats.pressure;
+  }
   return rec;
 }
 
@@ -238,7 +307,16 @@ export const DUCK_OUTLIER_COLUMNS = [
   'subject VARCHAR',
   'detail VARCHAR NOT NULL',
   'stack VARCHAR[]',
+  'cgroup VARCHAR',
+  'unit VARCHAR',
+  'container VARCHAR',
+  'pod_uid VARCHAR',
+  'throttled_ns BIGINT',
+  'cgroup_stats VARCHAR',
 ] as const;
+
+/** Outlier columns added after the first release: stores made before get them with `ALTER TABLE` on open. */
+export const DUCK_OUTLIER_ADDED = DUCK_OUTLIER_COLUMNS.slice(15);
 
 /** Columns of the DuckDB `profiles` table, in appender order. */
 export const DUCK_PROFILE_COLUMNS = [
@@ -268,12 +346,23 @@ export const SCHEMA_VERSION = '1';
 
 export const DUCK_DDL = [
   `CREATE TABLE IF NOT EXISTS outliers (${DUCK_OUTLIER_COLUMNS.join(', ')})`,
+  ...DUCK_OUTLIER_ADDED.map((c) => `ALTER TABLE outliers ADD COLUMN IF NOT EXISTS ${c}`),
   `CREATE TABLE IF NOT EXISTS profiles (${DUCK_PROFILE_COLUMNS.join(', ')})`,
   'CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)',
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
 // ClickHouse (18.16 and later: no DateTime64, no LowCardinality, no query parameters)
+
+/** Outlier columns added after the first release (name, type): added to existing tables on start. */
+export const CLICKHOUSE_OUTLIER_ADDED: [string, string][] = [
+  ['cgroup', 'Nullable(String)'],
+  ['unit', 'Nullable(String)'],
+  ['container', 'Nullable(String)'],
+  ['pod_uid', 'Nullable(String)'],
+  ['throttled_ns', 'Nullable(UInt64)'],
+  ['cgroup_stats', 'Nullable(String)'],
+];
 
 /**
  * ClickHouse tables. `store_id` + `seq` identify a row across the fleet (the local store's id and sequence): the
@@ -288,7 +377,8 @@ export function clickhouseDDL(db: string): string[] {
   start_ns UInt64, end_ns UInt64, latency_ns UInt64,
   cpu Nullable(Int32), tid Nullable(Int32), pid Nullable(Int32), comm Nullable(String),
   subject Nullable(String), detail String, stack Array(String),
-  store_id String, seq UInt64
+  store_id String, seq UInt64,
+  ${CLICKHOUSE_OUTLIER_ADDED.map(([n, t]) => `${n} ${t}`).join(', ')}
 ) ENGINE = ReplacingMergeTree() PARTITION BY toDate(time) ORDER BY (host, analysis, time, store_id, seq)`,
     `CREATE TABLE IF NOT EXISTS ${db}.profiles (
   time DateTime, start DateTime, host String, analysis String,
@@ -320,6 +410,12 @@ export function clickhouseOutlier(r: OutlierRow, storeId: string): Record<string
     stack: r.stack ?? [],
     store_id: storeId,
     seq: r.seq.toString(),
+    cgroup: r.cgroup,
+    unit: r.unit,
+    container: r.container,
+    pod_uid: r.pod_uid,
+    throttled_ns: r.throttled_ns === null ? null : String(Math.round(r.throttled_ns)),
+    cgroup_stats: r.cgroup_stats,
   };
 }
 

@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { parseContainer } from '../../analyses/container.ts';
 import type { OutlierRecord } from '../../analyses/engine.ts';
 import { DuckStore, StoreError } from './duck.ts';
-import { type OutlierRow, toRow } from './schema.ts';
+import { DUCK_OUTLIER_COLUMNS, DUCK_PROFILE_COLUMNS, type OutlierRow, toRow } from './schema.ts';
 import { OutlierStore, type StoreStats } from './store.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/latency-tracker.js', import.meta.url));
@@ -59,6 +60,8 @@ function outlier(i: number, over: Partial<OutlierRecord> = {}): OutlierRecord {
     comm: i % 3 === 0 ? 'mysqld' : 'nginx',
     detail: { syscall: i % 2 === 0 ? 'read' : 'write', id: i % 2 },
     stack: ['schedule+0x1', `do_thing+0x${i.toString(16)}`],
+    cgroup: null,
+    container: null,
     ...over,
   };
 }
@@ -326,6 +329,89 @@ describe('OutlierStore', () => {
   });
 });
 
+describe('cgroups in the store (issue 15)', () => {
+  const SVC = '/system.slice/mariadb.service';
+  const POD =
+    '/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod55c6c714_b240_4dec_9a45_57b61696ab6e.slice/cri-containerd-2032491dcae31e6746f47daa0ac74564f2843a1bd847c5e6c4eb501ca132ac36.scope';
+  const withCgroup = (i: number, path: string | null, throttled = 0): OutlierRecord =>
+    outlier(i, {
+      cgroup: path,
+      container: parseContainer(path),
+      ...(throttled > 0
+        ? { throttle: { cgroup: path ?? '/', nr_throttled: 2, throttled_ns: throttled, from_ns: 1n, to_ns: 2n } }
+        : {}),
+    });
+
+  test('cgroup, container, throttling land and come back; history filters by cgroup and its descendants', async () => {
+    const s = await openOutlierStore({ path: fresh(), clock: 'now' });
+    s.add(withCgroup(0, SVC, 5_000_000), 'h');
+    s.add(withCgroup(1, `${SVC}/worker`), 'h');
+    s.add(withCgroup(2, `${SVC}x`), 'h');
+    s.add(withCgroup(3, POD), 'h');
+    s.add(withCgroup(4, null), 'h');
+    const all = await s.query({ limit: 10 });
+    assert.deepEqual(all[4], withCgroup(0, SVC, 5_000_000));
+    assert.deepEqual(all[1].container?.pod_uid, '55c6c714-b240-4dec-9a45-57b61696ab6e');
+    const svc = await s.query({ limit: 10, cgroup: SVC });
+    assert.deepEqual(
+      svc.map((r) => r.cgroup),
+      [`${SVC}/worker`, SVC],
+    );
+    assert.equal((await s.query({ limit: 10, cgroup: '/' })).length, 4);
+    assert.equal((await s.query({ limit: 10, cgroup: "/x' OR 1=1 --" })).length, 0);
+    await s.close();
+  });
+
+  test('the cgroups report: worst cgroups per analysis with unit, container, pod and throttling', async () => {
+    const path = fresh();
+    const d = await openDuckStore({ path });
+    d.appendOutliers([
+      toRow(withCgroup(0, SVC, 3_000_000), 'h', 1),
+      toRow(withCgroup(2, SVC), 'h', 2),
+      toRow(withCgroup(4, POD), 'h', 3),
+      toRow(withCgroup(6, null), 'h', 4),
+    ]);
+    await d.close();
+    const r = cli(['query', 'cgroups', '--store', path, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      rows.map((x) => [x.cgroup, x.unit, x.container, x.outliers, x.throttled]),
+      [
+        [SVC, 'mariadb.service', null, 2, 1],
+        [POD, POD.split('/').pop(), 'containerd:2032491dcae3', 1, 0],
+      ],
+    );
+    assert.equal(rows[0].throttled_total_ns, 3_000_000);
+  });
+
+  test('a store made before the cgroup columns gets them when opened, and keeps its rows', async () => {
+    const path = fresh();
+    const db = await DuckDBInstance.create(path);
+    const c = await db.connect();
+    await c.run(`CREATE TABLE outliers (${DUCK_OUTLIER_COLUMNS.slice(0, 15).join(', ')})`);
+    await c.run(`CREATE TABLE profiles (${DUCK_PROFILE_COLUMNS.join(', ')})`);
+    await c.run('CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)');
+    await c.run("INSERT INTO meta VALUES ('schema_version', '1')");
+    await c.run(
+      "INSERT INTO outliers VALUES (1, now()::TIMESTAMP, 'h', 'syscall', 'threshold', 1, 2, 1, 0, 5, 5, 'x', 'read', '{}', NULL)",
+    );
+    c.closeSync();
+    db.closeSync();
+    const s = await openOutlierStore({ path, clock: 'now' });
+    s.add(withCgroup(1, SVC), 'h');
+    const back = await s.query({ limit: 10 });
+    assert.deepEqual(
+      back.map((r) => r.cgroup),
+      [null, SVC].sort((a, b) => (a === null ? 1 : b === null ? -1 : 0)),
+    );
+    await s.close();
+  });
+});
+
 describe('query', () => {
   test('canned reports over a real store', async () => {
     const { path } = await reportStore();
@@ -468,7 +554,7 @@ describe('query', () => {
 
   test('bad arguments: one line, exit 2', () => {
     for (const [args, msg] of [
-      [['query', 'nope'], "unknown report 'nope' (one of top, processes, p99, rate, profiles)"],
+      [['query', 'nope'], "unknown report 'nope' (one of top, processes, cgroups, p99, rate, profiles)"],
       [['query', '--limit', 'x'], "--limit: 'x' is not a positive integer"],
       [['query', '--analysis', 'foo'], "--analysis: unknown analysis 'foo'"],
       [

@@ -17,6 +17,7 @@ import { CpuMerger, commonFieldsProblem } from '../../ftrace/merge.ts';
 import { EventSchema } from '../../ftrace/schema.ts';
 import type { EventFormat } from '../../ftrace/types.ts';
 import type { Paths } from '../../paths.ts';
+import type { Cgroupfs } from '../cgroupfs.ts';
 import { SetupError } from '../errors.ts';
 import type { RecordSink, SourceStats, Symbolizer, TraceSource } from '../types.ts';
 import { TracefsInstance, tracefsCpus } from './instance.ts';
@@ -49,6 +50,11 @@ export interface LiveOptions {
   warn?: (message: string) => void;
   /** Instance name (tests); default `latency-tracker-<pid>[-<pid ns inode>]` (`defaultInstanceName`). */
   instanceName?: string;
+  /**
+   * The machine's cgroups: the source offers them to the engine (`TraceSource.cgroups`), and the cgroup move events
+   * among `events` are filtered in the kernel to the hierarchies that matter (`dst_root`).
+   */
+  cgroups?: Cgroupfs;
 }
 
 /**
@@ -108,6 +114,7 @@ export class LiveSource implements TraceSource {
   private readonly commCache = new Map<number, string | undefined>();
   private readonly tgidCache = new Map<number, number | undefined>();
   private kallsyms: Kallsyms | undefined;
+  readonly cgroups: Cgroupfs | undefined;
 
   private constructor(
     private readonly opts: LiveOptions,
@@ -120,6 +127,7 @@ export class LiveSource implements TraceSource {
     this.cpus = inst.cpus;
     this.pageSize = layout.pageSize;
     this.layout = layout;
+    this.cgroups = opts.cgroups;
   }
 
   /**
@@ -157,6 +165,16 @@ export class LiveSource implements TraceSource {
       const schema = new EventSchema(formats, longSize, le);
       for (const ev of opts.events) inst.enableEvent(ev);
       for (const [ev, expr] of opts.filters ?? []) inst.setFilter(ev, expr);
+      const cg = opts.cgroups;
+      if (cg !== undefined) {
+        // Moves in other v1 hierarchies (devices, freezer, ...) are of no use: the kernel drops them.
+        const roots = [...new Set([cg.pathHierarchy, cg.cpuHierarchy].filter((h) => h !== undefined && h >= 0))];
+        for (const ev of ['cgroup:cgroup_attach_task', 'cgroup:cgroup_transfer_tasks']) {
+          if (opts.events.includes(ev) && roots.length > 0) {
+            inst.setFilter(ev, roots.map((h) => `dst_root == ${Math.floor(Number(h))}`).join(' || '));
+          }
+        }
+      }
       if (opts.stackBits !== undefined) {
         const bits = opts.stackBits;
         if (!Number.isInteger(bits) || bits <= 0 || bits > 0xffff) throw new SetupError(`bad task-state bits ${bits}`);
@@ -284,6 +302,7 @@ export class LiveSource implements TraceSource {
       let ownTids = this.ownTids();
       if (this.opts.excludeSelf !== false) inst.setNotracePids(ownTids);
       this.originNs = process.hrtime.bigint();
+      this.cgroups?.setOrigin(this.originNs);
       const merger = new CpuMerger({
         cpus,
         layout: this.layout,
@@ -299,6 +318,8 @@ export class LiveSource implements TraceSource {
         const final = this.stopping;
         if (final) inst.stop();
         const now = Number(process.hrtime.bigint() - this.originNs);
+        // Before reading: every record this cycle releases is earlier than `now` (cgroup counters sampled here).
+        if (!final) sink.cycle?.(now);
         let more = false;
         let soon = false;
         for (let c = 0; c < cpus; c++) {
