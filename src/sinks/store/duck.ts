@@ -173,8 +173,8 @@ function missingRows(
 /** `N committed outliers and M committed profile snapshots` (the non-zero parts). */
 export function rowsText(m: { outliers: number; profiles: number }): string {
   const parts: string[] = [];
-  if (m.outliers > 0) parts.push(`${m.outliers} committed outliers`);
-  if (m.profiles > 0) parts.push(`${m.profiles} committed profile snapshots`);
+  if (m.outliers > 0) parts.push(`${m.outliers} committed outlier${m.outliers === 1 ? '' : 's'}`);
+  if (m.profiles > 0) parts.push(`${m.profiles} committed profile snapshot${m.profiles === 1 ? '' : 's'}`);
   return parts.join(' and ');
 }
 
