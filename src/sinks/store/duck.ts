@@ -249,6 +249,8 @@ export class DuckStore {
    * damaged); undefined when none. Reported once: the ledger is rewritten on opening for writing.
    */
   missing: { outliers: number; profiles: number } | undefined;
+  /** The store id found in the file at open (undefined for a store created now). */
+  private foundStoreId: string | undefined;
   /** The seqs last kept in `meta` (`keepSeqs` writes only when they change: a refused start writes nothing). */
   private keptSeqs = { outliers: -1n, profiles: -1n };
   private closed = false;
@@ -317,7 +319,8 @@ export class DuckStore {
       if (e instanceof StoreError) throw e;
       throw new StoreError(openErrorMessage(path, e));
     }
-    s.missing = missingRows(ledger, s.committed);
+    // Against the id the file had (a store whose id was only in a lost log gets a new one, yet lost those rows).
+    s.missing = missingRows(ledger, { ...s.committed, storeId: s.foundStoreId });
     if (!opts.readOnly) s.writeLedger();
     return s;
   }
@@ -358,13 +361,15 @@ export class DuckStore {
       );
     }
     if (this.opts.readOnly) {
-      this.storeId = (await this.getMeta('store_id')) ?? '';
+      this.foundStoreId = await this.getMeta('store_id');
+      this.storeId = this.foundStoreId ?? '';
       this.nextSeq = (await this.maxSeq('outliers')) + 1n;
       this.nextProfileSeq = (await this.maxSeq('profiles')) + 1n;
       return;
     }
     if (version === undefined) await this.setMeta('schema_version', SCHEMA_VERSION);
     let id = await this.getMeta('store_id');
+    this.foundStoreId = id;
     if (id === undefined) {
       id = randomUUID();
       await this.setMeta('store_id', id);
