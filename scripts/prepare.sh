@@ -54,8 +54,9 @@ fi
 # 3. Build the package (incremental: fast when nothing changed).
 npx --no-install tsc -p tsconfig.build.json
 
-# 4. Build the dashboard (ui/ -> ui/dist, served by `latency-tracker serve`) when a source is newer than the build.
-if [ ! -f ui/dist/index.html ] || [ -n "$(find ui/index.html ui/vite.config.ts ui/src package-lock.json -newer ui/dist/index.html 2>/dev/null | head -n 1)" ]; then
-  echo "prepare: building the dashboard (ui/dist)" >&2
+# 4. Build the dashboard (ui/ -> ui/dist, served by `latency-tracker serve`) and the report page (ui/dist-report,
+#    filled by `analyze --report` and the daemon) when a source is newer than the build.
+if [ ! -f ui/dist/index.html ] || [ ! -f ui/dist-report/report.html ] || [ -n "$(find ui/index.html ui/report.html ui/vite.config.ts ui/vite.report.config.ts ui/src package-lock.json -newer ui/dist-report/report.html 2>/dev/null | head -n 1)" ]; then
+  echo "prepare: building the dashboard and the report page (ui/dist, ui/dist-report)" >&2
   npx --no-install vite build --config ui/vite.config.ts >&2
 fi

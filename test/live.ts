@@ -40,8 +40,9 @@ export class LiveRun {
   private waiters: (() => void)[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [BIN, 'live', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Runs `latency-tracker COMMAND ARGS...` (`live` by default; `record` and `serve` read the same way). */
+  constructor(args: string[], command = 'live') {
+    this.child = spawn(process.execPath, [BIN, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let partial = '';
     this.child.stdout?.setEncoding('utf8');
     this.child.stdout?.on('data', (d: string) => {

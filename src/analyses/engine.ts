@@ -84,6 +84,8 @@ export interface OutlierRecord {
   } | null;
   /** Pressure stall information of the cgroup at report time (`some avg10`, percent), v2 only. */
   pressure?: { cpu_some_avg10: number | null; io_some_avg10: number | null; memory_some_avg10: number | null };
+  /** The flight recorder's trace.dat of this outlier's moment (`--flight-recorder`), when one is written. */
+  trace_file?: string;
 }
 
 export type OutlierSink = (o: OutlierRecord) => void;

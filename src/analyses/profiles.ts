@@ -6,6 +6,7 @@
 import { HistogramGroups } from '../histogram/groups.ts';
 import { Histogram } from '../histogram/histogram.ts';
 import { createProfile, type Profile, type ProfileMeta } from '../histogram/profile.ts';
+import { Timeline } from '../histogram/timeline.ts';
 import { LatencyWindows, type WindowName } from '../histogram/windows.ts';
 
 /** Distinct group values kept per analysis before the overflow group takes the rest (default). */
@@ -20,6 +21,8 @@ interface Slot {
   groups: HistogramGroups<string> | undefined;
   /** Per-cgroup histograms for /metrics (`--metrics-by cgroup`), capped. */
   byCgroup: HistogramGroups<string> | undefined;
+  /** Latency over time (the report's heatmap), when asked for. */
+  timeline: Timeline | undefined;
 }
 
 export class Profiles {
@@ -35,6 +38,8 @@ export class Profiles {
     readonly groupBy?: string,
     readonly groupLimit = GROUP_LIMIT,
     readonly cgroupLimit?: number,
+    /** `timeline`: also keep latency over time per analysis (`--report`, the daemon's report). */
+    private readonly extra: { timeline?: boolean } = {},
   ) {}
 
   /** Registers an analysis; returns the index to pass to `record`. */
@@ -45,6 +50,7 @@ export class Profiles {
       windows: new LatencyWindows(),
       groups: this.groupBy === undefined ? undefined : new HistogramGroups<string>({ limit: this.groupLimit }),
       byCgroup: this.cgroupLimit === undefined ? undefined : new HistogramGroups<string>({ limit: this.cgroupLimit }),
+      timeline: this.extra.timeline === true ? new Timeline() : undefined,
     };
     this.slots.push(s);
     this.byName.set(name, s);
@@ -56,6 +62,7 @@ export class Profiles {
     const s = this.slots[i];
     s.total.record(ns);
     s.windows.record(ns, ts);
+    if (s.timeline !== undefined) s.timeline.record(ns, ts);
     if (group !== undefined && s.groups !== undefined) s.groups.record(group, ns);
   }
 
@@ -76,6 +83,11 @@ export class Profiles {
 
   total(name: string): Histogram {
     return this.slot(name).total;
+  }
+
+  /** Latency over time of an analysis, when the profiles keep it. */
+  timeline(name: string): Timeline | undefined {
+    return this.slot(name).timeline;
   }
 
   groups(name: string): HistogramGroups<string> | undefined {

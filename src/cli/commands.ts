@@ -7,12 +7,14 @@ import { CGROUP_EVENTS } from '../analyses/cgroups.ts';
 import { COMM_EVENTS } from '../analyses/comm-events.ts';
 import { Engine } from '../analyses/engine.ts';
 import { ANALYSES } from '../analyses/index.ts';
+import { Profiles } from '../analyses/profiles.ts';
 import type { Analysis } from '../analyses/types.ts';
 import { parseTaskStateMask } from '../ftrace/format.ts';
 import { RecordFormatter } from '../ftrace/report.ts';
 import type { Profile } from '../histogram/profile.ts';
 import { type Paths, resolvePaths } from '../paths.ts';
 import { jsonLine } from '../sinks/json.ts';
+import { WorstOutliers } from '../sinks/report.ts';
 import { Cgroupfs } from '../sources/cgroupfs.ts';
 import { type CtfSource, formatRecord as formatCtfRecord, openCtfTrace } from '../sources/ctf/index.ts';
 import { SetupError } from '../sources/errors.ts';
@@ -22,9 +24,18 @@ import { mountTracefs } from '../sources/tracefs/mount.ts';
 import { LiveSource } from '../sources/tracefs/source.ts';
 import type { RecordSink, TraceSource } from '../sources/types.ts';
 import { parseDuration } from './duration.ts';
+import {
+  ForwardingObserver,
+  flightSummary,
+  openFlightRecorder,
+  parseFlightOptions,
+  prepareFlightDir,
+  type RawFlightOptions,
+} from './flight.ts';
 import { kernelHas } from './list.ts';
 import { parseRunOptions, type RawOptions, type RunOptions, UsageError } from './options.ts';
 import { formatWindows, runProfile, windowRecords, writeProfile } from './profiles.ts';
+import { packageVersion, reportTemplate, writeReport } from './report.ts';
 import { createEngine, finishRun, type Output, onOutputError } from './run.ts';
 import { openRunStore, type RunStore } from './run-store.ts';
 import { onStopSignals } from './signals.ts';
@@ -93,24 +104,40 @@ export function runnable(o: RunOptions, named: boolean, has: (e: string) => bool
 export async function runAnalyze(
   file: string,
   names: string[],
-  raw: RawOptions & GlobalOptions & { buffer?: string; profileOut?: string },
+  raw: RawOptions & GlobalOptions & { buffer?: string; profileOut?: string; report?: string },
   io: Output,
 ): Promise<number> {
   const o = parseRunOptions(names, raw);
   if (o.cgroup !== undefined) {
     throw new UsageError('--cgroup: trace files do not record cgroups (their outliers say cgroup null); use it live');
   }
+  // The report page is read before the trace: a missing build fails at once.
+  const template = raw.report === undefined ? undefined : reportTemplate();
   const progress = progressReporter(`reading ${file}`, !o.json);
   const source = await openTraceFile(file, { buffer: raw.buffer, onProgress: progress.update });
   const has = (e: string) => source.schema.find(e) !== undefined;
   const analyses = runnable(o, names.length > 0, has, file);
-  const engine = createEngine(source, o, io, analyses);
+  const worst = template === undefined ? undefined : new WorstOutliers();
+  const engine = createEngine(
+    source,
+    o,
+    io,
+    analyses,
+    worst === undefined ? {} : { profiles: new Profiles(o.groupBy, o.groupLimit, undefined, { timeline: true }) },
+    worst === undefined ? undefined : (r) => worst.add(r),
+  );
   if (!o.json) io.out(`Analyzing ${file} (${source.cpus} CPUs): ${analyses.map((a) => a.name).join(', ')}.\n`);
   const offOutput = onOutputError(() => source.stop());
   const stats = await source.run(engine).finally(offOutput);
   progress.end();
   finishRun(engine, stats, o, io);
   if (raw.profileOut !== undefined) writeProfile(raw.profileOut, runProfile(engine, file));
+  if (raw.report !== undefined && template !== undefined && worst !== undefined) {
+    const kind = source.kind === 'ctf' ? 'LTTng CTF trace' : 'trace.dat file';
+    const meta = { title: file, source: kind, tool: `latency-tracker ${packageVersion()}`, generatedMs: Date.now() };
+    const size = writeReport(raw.report, template, engine, stats, meta, worst);
+    io.err(`latency-tracker: wrote the report ${raw.report} (${(size / 1024).toFixed(0)} KiB)\n`);
+  }
   return 0;
 }
 
@@ -127,7 +154,7 @@ export async function profileOfTrace(path: string, groupBy: string | undefined):
 }
 
 /** Threads of the given processes (`/proc/PID/task`), plus the ids themselves (they may be thread ids). */
-function expandPids(paths: Paths, pids: number[]): number[] {
+export function expandPids(paths: Paths, pids: number[]): number[] {
   const tids = new Set<number>(pids);
   for (const p of pids) {
     let names: string[] = [];
@@ -142,7 +169,7 @@ function expandPids(paths: Paths, pids: number[]): number[] {
 }
 
 /** Kernel-side filters for `--pid` / `--comm` (only on events every analysis reading them can filter). */
-function liveFilters(analyses: Analysis[], tids: number[], comm: string | undefined): Map<string, string> {
+export function liveFilters(analyses: Analysis[], tids: number[], comm: string | undefined): Map<string, string> {
   const filters = new Map<string, string>();
   if (tids.length === 0 && comm === undefined) return filters;
   const fields = new Map<string, Set<string> | null>();
@@ -207,11 +234,12 @@ export function liveEvents(
 
 export async function runLive(
   names: string[],
-  raw: RawOptions & GlobalOptions & RawStoreOptions & { profileOut?: string; interval?: string },
+  raw: RawOptions & GlobalOptions & RawStoreOptions & RawFlightOptions & { profileOut?: string; interval?: string },
   io: Output,
 ): Promise<number> {
   const o = parseRunOptions(names, raw);
   const storeOpts = parseStoreOptions(raw);
+  const flightSettings = parseFlightOptions(raw);
   let interval: number | undefined;
   if (raw.interval !== undefined) {
     const d = parseDuration(raw.interval);
@@ -229,20 +257,42 @@ export async function runLive(
   }
   const { events, stackBits } = liveEvents(paths, analyses, has, o.stacks, cgroups !== undefined);
   const tids = o.pids.length > 0 ? expandPids(paths, o.pids) : [];
+  if (flightSettings !== undefined) prepareFlightDir(flightSettings);
   // The store opens before tracing starts: a locked, corrupt or unwritable store ends the run with one line.
   const store: RunStore | undefined = storeOpts === undefined ? undefined : await openRunStore(storeOpts, io);
   let source: LiveSource;
   let engine: ReturnType<typeof createEngine>;
+  const pages = flightSettings === undefined ? undefined : new ForwardingObserver();
+  let flight: ReturnType<typeof openFlightRecorder> | undefined;
   try {
-    source = LiveSource.open({ paths, events, filters: liveFilters(analyses, tids, o.comm), stackBits, cgroups });
+    source = LiveSource.open({
+      paths,
+      events,
+      filters: liveFilters(analyses, tids, o.comm),
+      stackBits,
+      cgroups,
+      pageObserver: pages,
+    });
     try {
+      if (flightSettings !== undefined && pages !== undefined) {
+        flight = openFlightRecorder(flightSettings, source, paths, 'latency-tracker');
+        pages.target = flight;
+      }
+      const fl = flight;
+      const tee =
+        fl === undefined
+          ? store?.tee
+          : (r: Parameters<NonNullable<RunStore['tee']>>[0]) => {
+              fl.annotate(r);
+              store?.tee(r);
+            };
       engine = createEngine(
         source,
         { ...o, pids: tids },
         io,
         analyses,
         { commFilteredInKernel: o.comm !== undefined },
-        store?.tee,
+        tee,
       );
     } catch (e) {
       source.instance.remove();
@@ -274,6 +324,10 @@ export async function runLive(
     else io.out(header);
     const stats = await running;
     finishRun(engine, stats, o, io);
+    if (flight !== undefined) {
+      await flight.flush();
+      io.err(flightSummary(flight));
+    }
     if (raw.profileOut !== undefined) writeProfile(raw.profileOut, runProfile(engine, 'live'));
   } finally {
     if (timer !== undefined) clearTimeout(timer);

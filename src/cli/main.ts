@@ -11,10 +11,12 @@ import { REPORT_NAMES } from '../sinks/store/reports.ts';
 import { DEFAULT_STORE_PATH } from '../sinks/store/store.ts';
 import { SetupError } from '../sources/errors.ts';
 import { profileOfTrace, runAnalyze, runDump, runLive } from './commands.ts';
+import { flightOptions } from './flight.ts';
 import { formatList, kernelHas, listAnalyses } from './list.ts';
 import { collect, groupFields, UsageError } from './options.ts';
 import { runCompare } from './profiles.ts';
 import { runQueryCommand } from './query.ts';
+import { runRecord } from './record.ts';
 import { outputExitCode, stdio, watchOutput } from './run.ts';
 import { runServe } from './serve.ts';
 
@@ -97,8 +99,23 @@ export function buildProgram(): Command {
   )
     .option('--buffer <NAME>', 'trace.dat buffer (instance) to read; default: the one with data')
     .option('--profile-out <FILE>', 'write the latency profile (JSON) at the end, for compare')
+    .option('--report <FILE.html>', 'write a self-contained HTML report (charts, worst outliers, losses)')
     .action(async (file: string, names: string[], opts, cmd: Command) => {
       process.exitCode = await runAnalyze(file, names, { ...cmd.optsWithGlobals(), ...opts }, stdio);
+    });
+
+  commonOptions(
+    program
+      .command('record')
+      .description('record what the analyses need into a trace-cmd trace.dat (and run them as live does); Ctrl-C ends')
+      .argument('[ANALYSIS...]', 'analyses whose events to record (default: all this kernel supports)'),
+  )
+    .option('-o, --output <FILE>', 'the trace.dat to write (trace-cmd report and KernelShark read it)')
+    .option('-d, --duration <DURATION>', 'stop after this long (e.g. 10s)')
+    .option('--file-version <6|7>', 'trace.dat version (default 6: read by every trace-cmd and KernelShark)')
+    .option('--compress <none|zlib>', 'v7 compression (default none; Debian trace-cmd reads zstd only, not zlib)')
+    .action(async (names: string[], opts, cmd: Command) => {
+      process.exitCode = await runRecord(names, { ...cmd.optsWithGlobals(), ...opts }, stdio, packageVersion());
     });
 
   program
@@ -137,6 +154,9 @@ export function buildProgram(): Command {
     .action(async (names: string[], opts, cmd: Command) => {
       process.exitCode = await runServe(names, { ...cmd.optsWithGlobals(), ...opts }, stdio, packageVersion());
     });
+
+  // The flight recorder (issue 16) for the live commands.
+  for (const c of program.commands) if (c.name() === 'live' || c.name() === 'serve') flightOptions(c);
 
   program
     .command('dump')

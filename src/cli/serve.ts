@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ANALYSES } from '../analyses/index.ts';
+import { Profiles } from '../analyses/profiles.ts';
 import { Daemon } from '../server/daemon.ts';
 import { createApiServer } from '../server/http.ts';
 import { checkToken, DEFAULT_LISTEN, isLoopback, parseListen } from '../server/listen.ts';
@@ -17,14 +18,23 @@ import { SetupError } from '../sources/errors.ts';
 import { removeAllInstancesSync } from '../sources/tracefs/instance.ts';
 import { LiveSource } from '../sources/tracefs/source.ts';
 import { ensureTracefs, type GlobalOptions, liveEvents, pathsOf, runnable } from './commands.ts';
+import {
+  ForwardingObserver,
+  flightSummary,
+  openFlightRecorder,
+  parseFlightOptions,
+  prepareFlightDir,
+  type RawFlightOptions,
+} from './flight.ts';
 import { kernelHas } from './list.ts';
 import { engineSettings, parseRunOptions, type RawOptions, UsageError } from './options.ts';
+import { reportTemplate } from './report.ts';
 import { type Output, onOutputError } from './run.ts';
 import { openRunStore, type RunStore } from './run-store.ts';
 import { onStopSignals } from './signals.ts';
 import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
 
-export interface ServeOptions extends RawOptions, GlobalOptions, Omit<RawStoreOptions, 'store'> {
+export interface ServeOptions extends RawOptions, GlobalOptions, Omit<RawStoreOptions, 'store'>, RawFlightOptions {
   listen?: string;
   token?: string;
   history?: string;
@@ -87,6 +97,7 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     }
     historyCapacity = Number(raw.history);
   }
+  const flightSettings = parseFlightOptions(raw);
   const files = new StaticFiles(UI_DIST);
   // The daemon keeps every outlier in the store by default (history survives restarts); --no-store keeps a ring.
   const storeOpts =
@@ -100,29 +111,44 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
   const analyses = runnable(o, names.length > 0, has, 'this kernel');
   const cgroups = Cgroupfs.open(paths);
   const { events, stackBits } = liveEvents(paths, analyses, has, o.stacks, cgroups !== undefined);
+  if (flightSettings !== undefined) prepareFlightDir(flightSettings);
   // The store opens before tracing starts: a locked, corrupt or unwritable store ends the daemon with one line.
   const store: RunStore | undefined = storeOpts === undefined ? undefined : await openRunStore(storeOpts, io);
   let source: LiveSource;
+  const pages = flightSettings === undefined ? undefined : new ForwardingObserver();
   try {
-    source = LiveSource.open({ paths, events, stackBits, cgroups });
+    source = LiveSource.open({ paths, events, stackBits, cgroups, pageObserver: pages });
   } catch (e) {
     await store?.close(undefined);
     throw e;
   }
   let daemon: Daemon;
+  let flight: ReturnType<typeof openFlightRecorder> | undefined;
   try {
+    if (flightSettings !== undefined && pages !== undefined) {
+      flight = openFlightRecorder(flightSettings, source, paths, `latency-tracker ${version}`);
+      pages.target = flight;
+    }
     const settings = engineSettings(o);
     daemon = new Daemon({
       source,
       // Every analysis asked for: those this kernel lacks are listed (unavailable, with the reason).
       analyses: names.length > 0 ? o.analyses : ANALYSES,
-      engine: { settings, stacks: o.stacks, cgroupMetrics: metricsLimit },
+      engine: {
+        settings,
+        stacks: o.stacks,
+        cgroupMetrics: metricsLimit,
+        // Latency over time is kept for the report (GET /api/report).
+        profiles: new Profiles(undefined, undefined, metricsLimit, { timeline: true }),
+      },
       recording: { events, setRecording: (e, s) => source.setRecording(e, s) },
       historyCapacity,
       history: store?.history,
       host: hostname(),
       version,
       now: () => process.hrtime.bigint(),
+      flight,
+      reportTemplate: optionalReportTemplate(),
     });
   } catch (e) {
     source.instance.remove();
@@ -189,6 +215,11 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     const lost = stats.lostPerCpu.reduce((a, b) => a + b, 0);
     if (lost > 0) io.err(`latency-tracker: the kernel lost ${lost} events while serving\n`);
   } finally {
+    // Files still due are written with the pages there are (the forced exit still bounds the shutdown).
+    if (flight !== undefined) {
+      await flight.flush();
+      io.err(flightSummary(flight));
+    }
     // Everything buffered reaches the store before we leave (the forced exit still bounds the shutdown).
     if (store !== undefined) code = await store.close(daemon.engine);
     if (forced !== undefined) clearTimeout(forced);
@@ -196,4 +227,13 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     offOutput();
   }
   return code;
+}
+
+/** The report page when it was built (the daemon runs without it: `GET /api/report` then says so). */
+function optionalReportTemplate(): string | undefined {
+  try {
+    return reportTemplate();
+  } catch {
+    return undefined;
+  }
 }

@@ -8,12 +8,14 @@ import { Engine, type EngineOptions, type OutlierRecord } from '../analyses/engi
 import { ANALYSES } from '../analyses/index.ts';
 import type { Analysis } from '../analyses/types.ts';
 import { compareProfiles } from '../histogram/compare.ts';
+import { drawingBuckets } from '../histogram/drawing.ts';
 import type { Histogram } from '../histogram/histogram.ts';
 import { summaryFields } from '../histogram/json.ts';
-import { bucketValue } from '../histogram/layout.ts';
 import { compareRowToJSON } from '../histogram/render.ts';
 import type { WindowName } from '../histogram/windows.ts';
+import type { FlightRecorder } from '../sinks/flight/recorder.ts';
 import { formatMetrics, type MetricsSnapshot } from '../sinks/prometheus.ts';
+import { renderReport, reportData, WorstOutliers } from '../sinks/report.ts';
 import type { SourceStats, TraceSource } from '../sources/types.ts';
 import { ApiError } from './errors.ts';
 import { type OutlierHistory, RingHistory } from './history.ts';
@@ -50,6 +52,10 @@ export interface DaemonOptions {
   wallMs?(): number;
   /** Health check period, ms (default 1000). */
   healthMs?: number;
+  /** The flight recorder: annotates outliers with their trace.dat, which `GET /api/trace-files/{name}` serves. */
+  flight?: FlightRecorder;
+  /** The report page (`ui/dist-report/report.html`) for `GET /api/report`; undefined when it was not built. */
+  reportTemplate?: string;
 }
 
 /** Body of `PUT /api/analyses/{name}`, validated. */
@@ -61,6 +67,8 @@ export interface AnalysisChange {
 
 export class Daemon {
   readonly engine: Engine;
+  /** The slowest outliers per analysis since start (for the report). */
+  readonly worst = new WorstOutliers();
   readonly history: OutlierHistory;
   readonly hub: SseHub;
   readonly http = new Map<number, number>();
@@ -87,7 +95,11 @@ export class Daemon {
     const host = opts.host;
     const history = this.history;
     const hub = this.hub;
+    const flight = opts.flight;
+    const worst = this.worst;
     this.engine = new Engine(opts.source, opts.analyses, opts.engine ?? {}, (o: OutlierRecord) => {
+      flight?.annotate(o);
+      worst.add(o);
       history.add(o, host);
       hub.offer(o);
     });
@@ -288,6 +300,7 @@ export class Daemon {
       lastReadUnixSeconds: this.lastReadUnix,
       history: this.history.occupancy,
       store: this.history.counters,
+      flight: this.opts.flight?.metrics(),
       stream: { ...this.hub.stats },
       http: this.http,
       connections: { ...this.connections },
@@ -299,6 +312,39 @@ export class Daemon {
         startUnixSeconds: Math.floor(this.startUnix),
       },
     };
+  }
+
+  /**
+   * The self-contained HTML report of everything since start (`GET /api/report`, the dashboard's "Download
+   * report"), or undefined when the report page was not built.
+   */
+  report(): string | undefined {
+    const template = this.opts.reportTemplate;
+    if (template === undefined) return undefined;
+    const e = this.engine;
+    const c = this.clock();
+    const stats = {
+      records: e.records,
+      lostPerCpu: Array.from(
+        { length: Math.max(this.opts.source.cpus, e.lostPerCpu.length) },
+        (_, i) => e.lostPerCpu[i] ?? 0,
+      ),
+      lossReports: e.lostUnknown,
+      errors: {},
+    };
+    const meta = {
+      title: this.opts.host,
+      source: 'live kernel',
+      tool: `latency-tracker ${this.opts.version}`,
+      generatedMs: this.wallMs(),
+      unixOffsetNs: c.unix_ns - c.now_ns,
+    };
+    return renderReport(template, reportData(e, stats, meta, this.worst));
+  }
+
+  /** The path of a flight recorder file of ours by its name (validated), or undefined. */
+  traceFile(name: string): string | undefined {
+    return this.opts.flight?.pathOf(name);
   }
 
   metrics(): string {
@@ -318,18 +364,4 @@ function unknownAnalysis(name: string): ApiError {
   return new ApiError(404, `unknown analysis '${shown}' (one of ${ANALYSES.map((a) => a.name).join(', ')})`);
 }
 
-/**
- * The histogram regrouped for drawing: four bins per power of two (each 19 % wide), `[low_ns, high_ns, count]`
- * for the non-empty ones, in increasing order.
- */
-export function drawingBuckets(h: Histogram): [number, number, number][] {
-  const bins = new Map<number, number>();
-  h.forEachBucket((i, c) => {
-    const v = Math.max(1, bucketValue(i));
-    const k = Math.floor(Math.log2(v) * 4);
-    bins.set(k, (bins.get(k) ?? 0) + c);
-  });
-  return [...bins]
-    .sort((a, b) => a[0] - b[0])
-    .map(([k, c]) => [Math.round(2 ** (k / 4)), Math.round(2 ** ((k + 1) / 4)), c]);
-}
+export { drawingBuckets } from '../histogram/drawing.ts';

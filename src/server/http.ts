@@ -8,7 +8,9 @@
  *   DNS name to 127.0.0.1 cannot drive the API;
  * - `PUT` needs `Content-Type: application/json`, a same-origin `Origin` if any, and a body of at most
  *   `maxBodyBytes`; bodies are validated field by field (`validate.ts`);
- * - static files come from memory (`static.ts`): no request reaches the filesystem, none reaches tracefs;
+ * - static files come from memory (`static.ts`); the only files read from disk are the flight recorder's own
+ *   trace.dat files (`/api/trace-files/{name}`): a name of its exact pattern, of a file it wrote into its directory
+ *   (no path, no `..`, nothing else there); no request reaches tracefs;
  * - every error is `{"error": "..."}` with a 4xx/5xx status — those of Node's own HTTP parser too (400, 431, and our
  *   408); unexpected exceptions answer 500 "internal error" and are logged on the daemon's stderr, never sent.
  *
@@ -21,6 +23,7 @@
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { cgroupPathProblem } from '../analyses/container.ts';
@@ -258,6 +261,62 @@ export function createApiServer(opts: ServerOptions): Server {
   async function api(req: IncomingMessage, res: ServerResponse, method: string, url: URL, path: string) {
     const get = method === 'GET' || method === 'HEAD';
     const parts = path.slice(5).split('/');
+    // Before the analysis name is decoded: file names have dots.
+    if (parts[0] === 'trace-files' && parts.length === 2) {
+      if (!get) throw methodNotAllowed('GET, HEAD');
+      query(url, []);
+      let file: string;
+      try {
+        file = decodeURIComponent(parts[1]);
+      } catch {
+        throw new ApiError(400, 'bad percent-encoding in the path');
+      }
+      const path = daemon.traceFile(file);
+      if (path === undefined) throw new ApiError(404, 'no such trace file (removed, or never written here)');
+      let size: number;
+      try {
+        size = statSync(path).size;
+      } catch {
+        throw new ApiError(404, 'no such trace file (removed meanwhile)');
+      }
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'Content-Type': 'application/octet-stream',
+        'Content-Disposition': `attachment; filename="${file}"`,
+        'Content-Length': String(size),
+        'Cache-Control': 'no-store',
+      });
+      if (method === 'HEAD') {
+        res.end();
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const rs = createReadStream(path, { start: 0, end: Math.max(0, size - 1) });
+        rs.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+        rs.on('end', resolve);
+        rs.pipe(res);
+      });
+      return;
+    }
+    if (parts[0] === 'report' && parts.length === 1) {
+      if (!get) throw methodNotAllowed('GET, HEAD');
+      query(url, []);
+      const html = daemon.report();
+      if (html === undefined) {
+        throw new ApiError(503, 'the report page is not built (ui/dist-report/report.html): run sh scripts/prepare.sh');
+      }
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const host = daemon.hostName.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+      send(res, 200, method === 'HEAD' ? '' : html, {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Disposition': `attachment; filename="latency-report-${host}-${stamp}.html"`,
+        'Cache-Control': 'no-store',
+      });
+      return;
+    }
     const name = parts[1] !== undefined ? decodeName(parts[1]) : undefined;
 
     if (parts[0] === 'analyses' && parts.length === 1) {

@@ -63,6 +63,8 @@ export interface MetricsSnapshot {
   history?: { size: number; capacity: number; evicted: number };
   /** The outlier store's backlog and losses, when there is one. */
   store?: { queued: number; dropped: number };
+  /** The flight recorder (`--flight-recorder`), when there is one. */
+  flight?: FlightMetrics;
   stream: { clients: number; accepted: number; rejected: number; dropped: number; skipped: number; sent: number };
   /** HTTP responses by status code. */
   http: ReadonlyMap<number, number>;
@@ -70,6 +72,25 @@ export interface MetricsSnapshot {
   connections: { timedOut: number; evicted: number; refused: number };
   cgroups?: CgroupMetrics;
   process: { cpuSeconds: number; residentBytes: number; heapBytes: number; startUnixSeconds: number };
+}
+
+export interface FlightMetrics {
+  written: number;
+  writtenBytes: number;
+  skipped: number;
+  shared: number;
+  removed: number;
+  removedBytes: number;
+  failed: number;
+  truncated: number;
+  dirFiles: number;
+  dirBytes: number;
+  queued: number;
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  pages: number;
+  pagesEvicted: number;
+  pagesDropped: number;
 }
 
 function esc(v: string): string {
@@ -273,6 +294,62 @@ export function formatMetrics(m: MetricsSnapshot): string {
       'counter',
       'Outliers the outlier store dropped (fell behind or failed).',
       m.store.dropped,
+    );
+  }
+
+  const f = m.flight;
+  if (f !== undefined) {
+    const F = `${P}flight_`;
+    p.scalar(`${F}files_written_total`, 'counter', 'Flight recorder: trace.dat files written.', f.written);
+    p.scalar(`${F}written_bytes_total`, 'counter', 'Flight recorder: bytes of trace.dat written.', f.writtenBytes);
+    p.scalar(
+      `${F}outliers_skipped_total`,
+      'counter',
+      'Flight recorder: outliers without a file (rate limit).',
+      f.skipped,
+    );
+    p.scalar(
+      `${F}outliers_shared_total`,
+      'counter',
+      'Flight recorder: outliers in a file written for another.',
+      f.shared,
+    );
+    p.scalar(
+      `${F}files_removed_total`,
+      'counter',
+      'Flight recorder: old files removed by the directory cap.',
+      f.removed,
+    );
+    p.scalar(
+      `${F}removed_bytes_total`,
+      'counter',
+      'Flight recorder: bytes removed by the directory cap.',
+      f.removedBytes,
+    );
+    p.scalar(`${F}files_failed_total`, 'counter', 'Flight recorder: files that could not be written.', f.failed);
+    p.scalar(
+      `${F}windows_truncated_total`,
+      'counter',
+      'Flight recorder: files whose window reached back past the memory.',
+      f.truncated,
+    );
+    p.scalar(`${F}dir_files`, 'gauge', 'Flight recorder: its files in the directory.', f.dirFiles);
+    p.scalar(`${F}dir_bytes`, 'gauge', 'Flight recorder: bytes of its files in the directory.', f.dirBytes);
+    p.scalar(`${F}files_queued`, 'gauge', 'Flight recorder: files waiting or being written.', f.queued);
+    p.scalar(`${F}memory_bytes`, 'gauge', 'Flight recorder: memory holding raw pages now.', f.memoryBytes);
+    p.scalar(`${F}memory_limit_bytes`, 'gauge', 'Flight recorder: memory bound (--flight-memory).', f.memoryLimitBytes);
+    p.scalar(`${F}pages`, 'gauge', 'Flight recorder: raw pages held.', f.pages);
+    p.scalar(
+      `${F}pages_evicted_total`,
+      'counter',
+      'Flight recorder: pages pushed out by newer ones (memory bound).',
+      f.pagesEvicted,
+    );
+    p.scalar(
+      `${F}pages_dropped_total`,
+      'counter',
+      'Flight recorder: pages not kept while files held the memory (marked as a loss).',
+      f.pagesDropped,
     );
   }
 

@@ -50,6 +50,7 @@ export function formatOutlier(o: OutlierRecord): string {
   if (t !== undefined && t !== null && t.nr_throttled > 0) {
     parts.push(`throttled=${t.nr_throttled}x/${formatDuration(t.throttled_ns)}`);
   }
+  if (o.trace_file !== undefined) parts.push(`trace_file=${value(o.trace_file)}`);
   let text = `${o.analysis}_${what}: ${parts.join(', ')}`;
   if (o.stack !== undefined) for (const f of o.stack) text += `\n    ${f}`;
   return text;

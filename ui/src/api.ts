@@ -26,6 +26,8 @@ export interface Outlier {
     to_ns: number;
   } | null;
   pressure?: { cpu_some_avg10: number | null; io_some_avg10: number | null; memory_some_avg10: number | null };
+  /** The flight recorder's trace.dat of this outlier (a path on the daemon's host). */
+  trace_file?: string;
 }
 
 export interface Container {
@@ -61,6 +63,11 @@ export function inCgroup(path: string | null | undefined, under: string): boolea
   if (path === null || path === undefined) return false;
   const u = under.replace(/\/+$/, '') || '/';
   return u === '/' || path === u || path.startsWith(`${u}/`);
+}
+
+/** The daemon URL that downloads an outlier's trace.dat (by its file name). */
+export function traceFileUrl(path: string): string {
+  return `/api/trace-files/${encodeURIComponent(path.slice(path.lastIndexOf('/') + 1))}`;
 }
 
 export interface AnalysisInfo {

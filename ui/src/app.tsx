@@ -16,6 +16,7 @@ import {
   parseDuration,
   putJson,
   relativeText,
+  traceFileUrl,
   WINDOWS,
   type WindowName,
   whereText,
@@ -84,6 +85,9 @@ export function App() {
             Compare
           </a>
         </nav>
+        <a class="report-link" href="/api/report" download data-testid="download-report">
+          Download report
+        </a>
         <span class={`conn ${feed.connected ? 'ok' : 'down'}`} data-testid="connection">
           {feed.connected ? 'live' : 'disconnected'}
         </span>
@@ -466,6 +470,15 @@ function OutlierTable(props: { outliers: Outlier[]; offsetNs: number }) {
                   <div class="muted">
                     pid {o.pid ?? '?'} · start {o.start_ns} ns · end {o.end_ns} ns (kernel mono clock)
                   </div>
+                  {o.trace_file !== undefined && (
+                    <div>
+                      trace of this moment:{' '}
+                      <a href={traceFileUrl(o.trace_file)} download data-testid="trace-file">
+                        {o.trace_file.slice(o.trace_file.lastIndexOf('/') + 1)}
+                      </a>{' '}
+                      <span class="muted">(trace.dat: latency-tracker analyze, trace-cmd report, KernelShark)</span>
+                    </div>
+                  )}
                   {o.stack !== undefined && o.stack.length > 0 ? (
                     <pre class="stack" data-testid="stack">
                       {o.stack.join('\n')}

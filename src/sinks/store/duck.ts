@@ -439,6 +439,7 @@ export class DuckStore {
         cols[18][j] = r.pod_uid;
         cols[19][j] = r.throttled_ns === null ? null : BigInt(Math.round(r.throttled_ns));
         cols[20][j] = r.cgroup_stats;
+        cols[21][j] = r.trace_file;
       }
       const chunk = DuckDBDataChunk.create(OUTLIER_TYPES, n);
       chunk.setColumns(cols);
@@ -730,6 +731,7 @@ function rawToRow(r: RawOutlier): OutlierRow {
     pod_uid: r.pod_uid,
     throttled_ns: r.throttled_ns === null ? null : Number(r.throttled_ns),
     cgroup_stats: r.cgroup_stats,
+    trace_file: r.trace_file ?? null,
   };
 }
 

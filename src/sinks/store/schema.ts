@@ -13,7 +13,10 @@ import type { Detail, DetailValue } from '../../analyses/types.ts';
 import { jsonLine } from '../json.ts';
 
 /** The fields of a JSON Lines record as the tables hold them: `detail` as JSON text, no stack as null. */
-export type StoredFields = Omit<OutlierRecord, 'type' | 'detail' | 'stack' | 'container' | 'throttle' | 'pressure'> & {
+export type StoredFields = Omit<
+  OutlierRecord,
+  'type' | 'detail' | 'stack' | 'container' | 'throttle' | 'pressure' | 'trace_file'
+> & {
   /** `detail` as JSON text (exact integers). */
   detail: string;
   /** Symbolized kernel stack, or null when none was captured. */
@@ -30,6 +33,8 @@ export type StoredFields = Omit<OutlierRecord, 'type' | 'detail' | 'stack' | 'co
   throttled_ns: number | null;
   /** `{"throttle":…,"pressure":…}` as JSON text (exact integers), or null when there were none. */
   cgroup_stats: string | null;
+  /** The flight recorder's trace.dat of the outlier, or null. */
+  trace_file: string | null;
 };
 
 /** The cgroup columns of a record. */
@@ -119,6 +124,7 @@ export function toRow(o: OutlierRecord, host: string, timeMs: number): OutlierRo
     detail: jsonLine(o.detail),
     stack: o.stack ?? null,
     ...cgroupColumns(o),
+    trace_file: o.trace_file ?? null,
   };
 }
 
@@ -151,6 +157,7 @@ export interface OutlierBatch {
   /** -1 stands for null. */
   throttled: Float64Array;
   cgroup_stats: (string | null)[];
+  trace_file: (string | null)[];
 }
 
 export function encodeBatch(
@@ -181,6 +188,7 @@ export function encodeBatch(
     pod_uid: new Array<string | null>(n),
     throttled: new Float64Array(n),
     cgroup_stats: new Array<string | null>(n),
+    trace_file: new Array<string | null>(n),
   };
   for (let i = 0; i < n; i++) {
     const o = records[i];
@@ -204,6 +212,7 @@ export function encodeBatch(
     b.pod_uid[i] = c.pod_uid;
     b.throttled[i] = c.throttled_ns ?? -1;
     b.cgroup_stats[i] = c.cgroup_stats;
+    b.trace_file[i] = o.trace_file ?? null;
   }
   return b;
 }
@@ -240,6 +249,7 @@ export function decodeBatch(b: OutlierBatch): OutlierRow[] {
       pod_uid: b.pod_uid[i],
       throttled_ns: b.throttled[i] < 0 ? null : b.throttled[i],
       cgroup_stats: b.cgroup_stats[i],
+      trace_file: b.trace_file[i],
     };
   }
   return rows;
@@ -284,6 +294,7 @@ export function toRecord(r: Omit<StoredFields, 'reason'> & { reason: string }): 
     }
     if (stats.pressure !== undefined) rec.pressure = stats.pressure;
   }
+  if (r.trace_file !== null && r.trace_file !== undefined) rec.trace_file = r.trace_file;
   return rec;
 }
 
@@ -313,6 +324,7 @@ export const DUCK_OUTLIER_COLUMNS = [
   'pod_uid VARCHAR',
   'throttled_ns BIGINT',
   'cgroup_stats VARCHAR',
+  'trace_file VARCHAR',
 ] as const;
 
 /** Outlier columns added after the first release: stores made before get them with `ALTER TABLE` on open. */

@@ -287,18 +287,50 @@ async function buildSource(
         merger.drain(sink);
         live.length = 0;
         progress();
-        return {
-          records: merger.stats.records,
-          lostPerCpu: merger.stats.lostPerCpu,
-          lossReports: merger.stats.lossReports,
-          errors,
-        };
+        const lostPerCpu = [...merger.stats.lostPerCpu];
+        let lossReports = merger.stats.lossReports;
+        // Losses the pages do not carry (dropped events, commit overruns), from the CPU statistics of the end.
+        if (!stopped) {
+          let end = 0;
+          for (let c = 0; c < cpus; c++) end = Math.max(end, merger.lastTs(c));
+          for (const [cpu, n] of statLosses(info.cpuStats, chosen.name)) {
+            if (n <= 0 || cpu >= cpus) continue;
+            while (lostPerCpu.length <= cpu) lostPerCpu.push(0);
+            lostPerCpu[cpu] += n;
+            lossReports++;
+            sink.lost?.(cpu, n, end);
+          }
+        }
+        return { records: merger.stats.records, lostPerCpu, lossReports, errors };
       } finally {
         await fh.close();
       }
     },
   };
   return source;
+}
+
+/**
+ * Events lost per CPU that the pages' missed-events flags do not carry — `dropped events` and `commit overrun` of
+ * the CPUSTAT options (`per_cpu/cpuN/stats` when the file was written) of buffer `buffer`. trace-cmd writes the top
+ * buffer's CPUs first, then for each instance a `Buffer: NAME` separator and its CPUs.
+ */
+export function statLosses(cpuStats: readonly string[], buffer: string): Map<number, number> {
+  const out = new Map<number, number>();
+  let current = '';
+  for (const text of cpuStats) {
+    const sep = /^\s*Buffer: (.*)$/m.exec(text);
+    if (sep !== null && !/^CPU: /m.test(text)) {
+      current = sep[1].trim();
+      continue;
+    }
+    if (current !== buffer) continue;
+    const cpu = /^CPU: (\d+)/m.exec(text);
+    if (cpu === null) continue;
+    const num = (key: string) => Number(new RegExp(`^${key}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    out.set(Number(cpu[1]), num('dropped events') + num('commit overrun'));
+  }
+  return out;
 }
 
 /**

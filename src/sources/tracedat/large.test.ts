@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { writeTraceDat } from '../../../test/helpers/tracedat-writer.ts';
 import { forEachPage, openTraceDat } from './index.ts';
+import { writeTraceDat } from './writer.ts';
 
 const DIR = new URL('../../../../shared/traces/tracecmd-x86-vm/', import.meta.url).pathname;
 const have = existsSync(`${DIR}trace-v6.dat`);
@@ -58,7 +58,7 @@ describe('large files are streamed', { skip: have ? false : 'no shared trace fix
         }
       }
     }
-    writeTraceDat(big, {
+    await writeTraceDat(big, {
       version: 6,
       compression: 'none',
       meta: src0.info,

@@ -5,10 +5,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { writeTraceDat } from '../../../test/helpers/tracedat-writer.ts';
 import { stackReader } from '../../ftrace/stack.ts';
 import type { TraceRecord } from '../../ftrace/types.ts';
 import { forEachPage, openTraceDat, TraceDatError, type TraceDatSource } from './index.ts';
+import { writeTraceDat } from './writer.ts';
 
 const DIR = new URL('../../../../shared/traces/tracecmd-x86-vm/', import.meta.url).pathname;
 const V7 = `${DIR}trace.dat`;
@@ -160,11 +160,12 @@ describe('trace.dat structure', { skip: have ? false : 'no shared trace fixtures
     const orig = await openTraceDat(V7);
     const cpu1 = await pagesOf(orig, 1);
     const out = join(tmp, 'zlib.dat');
-    writeTraceDat(out, {
+    await writeTraceDat(out, {
       version: 7,
       compression: 'zlib',
       meta: orig.info,
       cpus: 4,
+      offBy4: true,
       buffers: [
         { name: '', clock: 'local', pageSize: 4096, cpus: [] },
         { name: 'only-cpu1', clock: 'mono', pageSize: 4096, cpus: [{ cpu: 1, pages: () => cpu1 }] },
@@ -185,7 +186,7 @@ describe('trace.dat structure', { skip: have ? false : 'no shared trace fixtures
     assert.equal(got.sha, want.sha);
     // The recorded per-CPU size is 4 short (trace-cmd < 2023) or exact: both read the same.
     const exact = join(tmp, 'zlib-exact.dat');
-    writeTraceDat(exact, {
+    await writeTraceDat(exact, {
       version: 7,
       compression: 'zlib',
       meta: orig.info,

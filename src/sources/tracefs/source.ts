@@ -55,6 +55,22 @@ export interface LiveOptions {
    * among `events` are filtered in the kernel to the hierarchies that matter (`dst_root`).
    */
   cgroups?: Cgroupfs;
+  /** Sees every sub-buffer as it is read (`record`, the flight recorder). */
+  pageObserver?: PageObserver;
+}
+
+/**
+ * Sees the raw sub-buffers as the live source reads them, before they are merged. Called on the read loop: must be
+ * quick, must not throw, and must copy what it keeps (`bytes` is the merger's pool, reused after the merge).
+ */
+export interface PageObserver {
+  /** `length` bytes of one sub-buffer of `cpu` at `bytes[offset]`, valid during the call only. */
+  page(cpu: number, bytes: Uint8Array, offset: number, length: number): void;
+  /**
+   * After each read cycle: every event the kernel recorded before `upTo` (absolute trace time, ns) has been passed
+   * to `page` (the cycle's start less the merge slack; `final` on the last cycle, after tracing stopped).
+   */
+  cycle?(upTo: bigint, final: boolean): void;
 }
 
 /**
@@ -295,6 +311,7 @@ export class LiveSource implements TraceSource {
     const fds: number[] = [];
     const lostStats = new Array<number>(cpus).fill(0);
     const stats: SourceStats = { records: 0, lostPerCpu: new Array(cpus).fill(0), lossReports: 0, errors: {} };
+    const observer = this.opts.pageObserver;
     try {
       for (let c = 0; c < cpus; c++) {
         fds.push(inst.openCpuFile(c, 'trace_pipe_raw', constants.O_RDONLY | constants.O_NONBLOCK));
@@ -347,6 +364,7 @@ export class LiveSource implements TraceSource {
               break;
             }
             merger.addPageInPlace(c, n);
+            observer?.page(c, merger.poolOf(c), at, n);
             pages++;
           }
           // A quarter of the pool (or of the ring buffer) filled in one interval: come back sooner, before it overruns.
@@ -360,6 +378,7 @@ export class LiveSource implements TraceSource {
         // Another process may write 0 to our tracing_on: nothing is recorded then, which must not look like calm.
         if (!final) this.checkTracingOn(now);
         merger.drain(sink, limit);
+        observer?.cycle?.(this.originNs + BigInt(now - SLACK_NS), final);
         if (limit !== Number.POSITIVE_INFINITY && sink.tick !== undefined && Number.isFinite(limit)) sink.tick(limit);
         // Once a second: losses the page flags do not carry (dropped events, commit overruns), and new threads of ours.
         if (final || now - lastStatsCheck >= 1e9) {
