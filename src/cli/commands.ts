@@ -37,8 +37,9 @@ import { kernelHas, resolveLiveEvent } from './list.ts';
 import { parseRunOptions, type RawOptions, type RunOptions, UsageError } from './options.ts';
 import { formatInterval, intervalRecords, runProfile, writeProfile } from './profiles.ts';
 import { packageVersion, reportTemplate, writeReport } from './report.ts';
-import { createEngine, finishRun, type Output } from './run.ts';
+import { createEngine, finishRun, type Output, onOutputError } from './run.ts';
 import { openRunStore, type RunStore } from './run-store.ts';
+import { onStopSignals } from './signals.ts';
 import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
 
 export interface GlobalOptions {
@@ -164,7 +165,8 @@ export async function runAnalyze(
     if (o.folded) io.err(header);
     else io.out(header);
   }
-  const stats = await source.run(engine);
+  const offOutput = onOutputError(() => source.stop());
+  const stats = await source.run(engine).finally(offOutput);
   progress.end();
   finishRun(engine, stats, o, io);
   if (raw.profileOut !== undefined) writeProfile(raw.profileOut, runProfile(engine, file));
@@ -341,8 +343,8 @@ export async function runLive(
     throw e;
   }
   const stop = () => source.stop();
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  const offSignals = onStopSignals(stop, () => store?.pending ?? 0, io);
+  const offOutput = onOutputError(stop);
   const timer = o.duration !== undefined ? setTimeout(stop, o.duration / 1e6) : undefined;
   // -i: every interval, the figures of the pairs that ended in it (like `runqlat 2`).
   let lastTick = process.hrtime.bigint();
@@ -377,8 +379,8 @@ export async function runLive(
     if (ticker !== undefined) clearInterval(ticker);
     // Signals still only stop the (finished) source while the store flushes: everything buffered is written.
     if (store !== undefined) code = await store.close(engine);
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    offSignals();
+    offOutput();
   }
   return code;
 }
@@ -452,11 +454,13 @@ export async function runDump(
   }
   const stop = () => source.stop();
   process.on('SIGINT', stop);
+  const offOutput = onOutputError(stop);
   try {
     await source.run(sink);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     process.off('SIGINT', stop);
+    offOutput();
   }
   return 0;
 }

@@ -17,7 +17,7 @@ import { collect, groupFields, UsageError } from './options.ts';
 import { runCompare } from './profiles.ts';
 import { runQueryCommand } from './query.ts';
 import { runRecord } from './record.ts';
-import { stdio } from './run.ts';
+import { outputExitCode, stdio, watchOutput } from './run.ts';
 import { runServe } from './serve.ts';
 
 function packageVersion(): string {
@@ -231,21 +231,36 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * One sentence for a file the command could not open or read (EACCES on a trace file or a CTF stream, EISDIR, EIO,
+ * ...): Node's system errors carry the call, the path and the code. Undefined for anything else.
+ */
+export function fileErrorMessage(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code !== 'string' || typeof e.syscall !== 'string' || typeof e.path !== 'string') return undefined;
+  const verb = /write|mkdir|unlink|rename|ftruncate/.test(e.syscall) ? 'write' : 'read';
+  return `cannot ${verb} ${e.path}: ${systemErrorText(e)}`;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  // Output piped into `head` and closed: stop quietly (a live run's instance is removed by the exit handlers).
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-  });
+  // Output piped into `head` and closed: stop quietly; a full disk or an I/O error: one line, exit 1 (run.ts).
+  watchOutput();
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return Math.max(code, outputExitCode() ?? 0);
   } catch (err) {
     const e = err as { code?: string; exitCode?: number };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) return 2;
     if (err instanceof UsageError || err instanceof SetupError || err instanceof StoreError) {
       process.stderr.write(`latency-tracker: ${err.message}\n`);
+      return 2;
+    }
+    const fsProblem = fileErrorMessage(err);
+    if (fsProblem !== undefined) {
+      process.stderr.write(`latency-tracker: ${fsProblem}\n`);
       return 2;
     }
     if (isSystemError(err)) {

@@ -2,7 +2,7 @@
  * Profiles on the command line: `--profile-out FILE` (write the run's profile), `compare BASELINE CURRENT` (profiles
  * or traces), and the windowed table `live --interval` prints.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Engine } from '../analyses/engine.ts';
 import { ANALYSES } from '../analyses/index.ts';
@@ -39,7 +39,28 @@ export function writeProfile(path: string, p: Profile): void {
   }
 }
 
-/** A profile file's contents, or undefined when `path` is not a profile (a trace file or directory). */
+/** A profile is a few MB at most (every analysis, 256 groups each); anything larger is refused, not read. */
+export const MAX_PROFILE_BYTES = 64 << 20;
+/** trace.dat starts with these bytes (trace-cmd's `tracecmd_output`: 23 8 68 "tracing"). */
+const TRACE_DAT_MAGIC = Buffer.from([0x17, 0x08, 0x44, 0x74, 0x72, 0x61, 0x63, 0x69, 0x6e, 0x67]);
+
+/** What the first bytes of a file say it is. */
+export function sniffInput(head: Uint8Array): 'profile' | 'trace.dat' | undefined {
+  if (head.length >= TRACE_DAT_MAGIC.length && TRACE_DAT_MAGIC.equals(head.subarray(0, TRACE_DAT_MAGIC.length))) {
+    return 'trace.dat';
+  }
+  for (const b of head) {
+    if (b === 0x7b) return 'profile'; // '{' after optional white space
+    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * A profile file's contents, or undefined when `path` is a trace (a trace.dat file or a CTF directory, which the
+ * caller analyzes by streaming it). Only the first bytes are read to tell them apart; a profile is read up to
+ * `MAX_PROFILE_BYTES` (a device or a pipe included): no input is ever read whole before it is known.
+ */
 function readProfileFile(path: string): Profile | undefined {
   let st: ReturnType<typeof statSync>;
   try {
@@ -48,11 +69,37 @@ function readProfileFile(path: string): Profile | undefined {
     throw new SetupError(`cannot open ${path}: ${systemErrorText(e)}`);
   }
   if (st.isDirectory()) return undefined;
-  const fd = readFileSync(path);
-  // trace.dat starts with the bytes 17 08 44 'tracing'; a profile is JSON.
-  if (fd.length > 0 && fd[0] !== 0x7b && fd[0] !== 0x20 && fd[0] !== 0x0a) return undefined;
+  const fd = openSync(path, 'r');
+  let text: string;
   try {
-    return profileFromJSON(fd.toString('utf8'));
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(total === 0 ? 64 : 1 << 20);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n <= 0) break;
+      if (total === 0) {
+        const kind = sniffInput(chunk.subarray(0, n));
+        if (kind === 'trace.dat') return undefined;
+        if (kind === undefined) {
+          throw new SetupError(
+            `${path} is neither a latency-tracker profile (JSON), a trace.dat file nor an LTTng CTF trace directory`,
+          );
+        }
+      }
+      total += n;
+      if (total > MAX_PROFILE_BYTES) {
+        throw new SetupError(`${path} is not a latency-tracker profile: over ${MAX_PROFILE_BYTES >> 20} MiB of JSON`);
+      }
+      chunks.push(chunk.subarray(0, n));
+    }
+    if (total === 0) throw new SetupError(`${path} is empty: neither a profile nor a trace`);
+    text = Buffer.concat(chunks, total).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    return profileFromJSON(text);
   } catch (e) {
     throw new SetupError(`${path} is not a latency-tracker profile: ${(e as Error).message}`);
   }
@@ -70,9 +117,11 @@ export async function runCompare(
   io: Output,
   analyzeTrace: (path: string, groupBy: string | undefined) => Promise<Profile>,
 ): Promise<number> {
-  const load = async (path: string) => readProfileFile(path) ?? (await analyzeTrace(path, raw.groupBy));
-  const a = await load(baseline);
-  const b = await load(current);
+  // Both inputs are told apart first (a few bytes each): a bad second input is refused before the first is analyzed.
+  const profileA = readProfileFile(baseline);
+  const profileB = readProfileFile(current);
+  const a = profileA ?? (await analyzeTrace(baseline, raw.groupBy));
+  const b = profileB ?? (await analyzeTrace(current, raw.groupBy));
   if (raw.analysis !== undefined && raw.analysis.length > 0) {
     for (const n of raw.analysis) {
       if (!ANALYSES.some((x) => x.name === n)) throw new SetupError(`unknown analysis '${n}'`);

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { ANALYSIS_NAMES, findAnalysis } from '../analyses/index.ts';
 import { jsonLine } from '../sinks/json.ts';
-import { DuckStore } from '../sinks/store/duck.ts';
+import { DuckStore, rowsText } from '../sinks/store/duck.ts';
 import {
   allOutliersSql,
   checkReadOnly,
@@ -71,6 +71,7 @@ export async function runQueryCommand(report: string | undefined, raw: RawQueryO
   const chosen = REPORTS.find((r) => r.name === (report ?? 'top')) ?? REPORTS[0];
   let res: QueryResult;
   let where: string;
+  let code = 0;
   const daemon = readServeNote(path);
   if (daemon !== undefined) {
     // The running daemon holds the store (one process at a time): it answers the query.
@@ -83,6 +84,15 @@ export async function runQueryCommand(report: string | undefined, raw: RawQueryO
     where = `${resolve(path)}, through the daemon (pid ${daemon.pid})`;
   } else {
     const store = await DuckStore.open({ path, readOnly: true });
+    // Committed rows the store cannot give back (a damaged or removed write-ahead log): said, and exit code 1.
+    const missing = store.missing;
+    if (missing !== undefined) {
+      io.err(
+        `latency-tracker: store ${store.path}: ${rowsText(missing)} cannot be read back (its write-ahead log ` +
+          `${store.path}.wal is damaged or was moved away): the results leave them out\n`,
+      );
+      code = 1;
+    }
     try {
       const conn = store.rconn;
       let sql: string;
@@ -92,7 +102,7 @@ export async function runQueryCommand(report: string | undefined, raw: RawQueryO
       if (raw.parquet !== undefined) {
         const n = await exportParquet(conn, sql, raw.parquet);
         io.err(`latency-tracker: wrote ${n} rows to ${raw.parquet}\n`);
-        return 0;
+        return code;
       }
       res = await runQuery(conn, sql);
       where = store.path;
@@ -114,7 +124,7 @@ export async function runQueryCommand(report: string | undefined, raw: RawQueryO
     // Raw SQL gets raw values; the canned reports show durations and times for people.
     io.out(formatTable(res, { raw: raw.sql !== undefined }));
   }
-  return 0;
+  return code;
 }
 
 /** Asks the daemon that holds the store to run one read-only statement (`POST /api/query`). */

@@ -4,7 +4,7 @@
  * options). The file is valid at every moment (a SIGKILL leaves it readable up to the last read cycle, see
  * `sources/tracedat/recording.ts`); at the end it is compacted, with the comm table and CPU statistics of the end.
  */
-import { SetupError } from '../sources/errors.ts';
+import { SetupError, systemErrorText } from '../sources/errors.ts';
 import { RecordingFile } from '../sources/tracedat/recording.ts';
 import { liveCmdlines, liveCpuStats, liveMetadata } from '../sources/tracefs/metadata.ts';
 import { LiveSource, type PageObserver } from '../sources/tracefs/source.ts';
@@ -118,9 +118,9 @@ export async function runRecord(names: string[], raw: RecordOptions, io: Output,
     finishRun(engine, stats, o, io);
     const pages = recording.stats.pages.reduce((a, b) => a + b, 0);
     if (recording.error !== undefined) {
-      const code = (recording.error as NodeJS.ErrnoException).code ?? recording.error.message;
+      const why = systemErrorText(recording.error);
       recording.close();
-      io.err(`latency-tracker: writing ${out} failed (${code}): it holds the ${pages} pages written before\n`);
+      io.err(`latency-tracker: writing ${out} failed (${why}): it holds the ${pages} pages written before\n`);
       return 1;
     }
     const size = await recording.finish(liveCmdlines(paths));

@@ -15,9 +15,14 @@ export interface RunStore {
   readonly history: OutlierHistory;
   /** The engine's outlier tee: queues the outlier (constant time). */
   tee(o: OutlierRecord): void;
+  /** Outliers queued or being committed (what leaving now would drop). */
+  readonly pending: number;
   /** Starts the profile snapshots of `engine`. */
   start(engine: Engine): void;
-  /** Last snapshot, flush, close; prints the store's line on stderr. Returns the exit code (1 if rows were lost). */
+  /**
+   * Last snapshot, flush, close; prints the store's line on stderr. Returns the exit code: 1 if rows were lost or
+   * closing failed (a full disk, a damaged block: the line says which, with the true counts).
+   */
   close(engine: Engine | undefined): Promise<number>;
 }
 
@@ -52,6 +57,9 @@ export async function openRunStore(opts: StoreRunOptions, io: Output): Promise<R
   return {
     history: store,
     tee: (o) => store.add(o, host),
+    get pending() {
+      return store.backlog;
+    },
     start(engine) {
       snap = new ProfileSnapshotter(profileSources(engine), host, Date.now());
       schedule();
@@ -61,7 +69,7 @@ export async function openRunStore(opts: StoreRunOptions, io: Output): Promise<R
       if (snap !== undefined && engine !== undefined) store.addProfiles(snap.take(Date.now()));
       const s = await store.close();
       io.err(`latency-tracker: ${storeLine(store.path, s)}\n`);
-      return s.failed !== null || s.droppedFailed > 0 ? 1 : 0;
+      return s.failed !== null || s.droppedFailed > 0 || s.closeFailed !== null ? 1 : 0;
     },
   };
 }
@@ -72,6 +80,11 @@ export function storeLine(path: string, s: StoreStats): string {
   if (s.dropped > 0) line += `, ${s.dropped} outliers dropped (the store fell behind)`;
   if (s.droppedFailed > 0) line += `, ${s.droppedFailed} outliers lost (${s.failed ?? 'store failure'})`;
   if (s.retentionDeleted > 0) line += `, ${s.retentionDeleted} expired by retention`;
+  if (s.closeFailed !== null) {
+    // The rows committed are in DuckDB's log; only the checkpoint folding them into the file failed.
+    const why = s.closeFailed === s.failed ? '' : ` (${s.closeFailed})`;
+    line += `; not checkpointed${why}: the rows written are in ${path}.wal, replayed when the store next opens`;
+  }
   const ch = s.clickhouse;
   if (ch !== null) {
     line += `; ClickHouse: ${ch.shippedOutliers} outliers and ${ch.shippedProfiles} snapshots shipped`;

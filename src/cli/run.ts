@@ -22,6 +22,44 @@ export const stdio: Output = {
   err: (t) => process.stderr.write(t),
 };
 
+/** The first error writing standard output, and what the running command does about it. */
+let outputError: NodeJS.ErrnoException | undefined;
+let outputHandler: ((e: NodeJS.ErrnoException) => void) | undefined;
+
+/**
+ * While a command runs: what a failed standard output does — typically stop the run gracefully (the store commits,
+ * the instance is removed). Without a handler the process leaves at once. Returns the disposer.
+ */
+export function onOutputError(handler: (e: NodeJS.ErrnoException) => void): () => void {
+  outputHandler = handler;
+  return () => {
+    if (outputHandler === handler) outputHandler = undefined;
+  };
+}
+
+/**
+ * Watches standard output (once, from `main`). EPIPE — the reader went away (`| head`) — stops quietly, exit 0. Any
+ * other error (a full disk, an I/O error) is one line on stderr naming it, and exit code 1: outliers that cannot be
+ * written are never lost silently.
+ */
+export function watchOutput(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (outputError !== undefined) return;
+    outputError = e;
+    if (e.code !== 'EPIPE') {
+      const why = (e.message ?? '').replace(/, write$/, '');
+      process.stderr.write(`latency-tracker: cannot write to standard output (${why})\n`);
+    }
+    if (outputHandler !== undefined) outputHandler(e);
+    else process.exit(e.code === 'EPIPE' ? 0 : 1);
+  });
+}
+
+/** 1 when standard output failed (other than EPIPE), else undefined. */
+export function outputExitCode(): number | undefined {
+  return outputError === undefined || outputError.code === 'EPIPE' ? undefined : 1;
+}
+
 /** Builds the engine with the validated options; outliers go to `io` as they are found. */
 export function createEngine(
   source: TraceSource,

@@ -1,7 +1,8 @@
 /**
  * `latency-tracker serve`: the monitoring daemon (issue 6). Live tracking of the analyses, the HTTP API, `/metrics`
- * and the dashboard, until SIGINT/SIGTERM; then the streams end, the server closes, the source drains its last
- * events and removes its tracefs instance, and the process exits 0.
+ * and the dashboard, until SIGINT, SIGTERM or SIGHUP (`signals.ts`); then the streams end, the server closes, the
+ * source drains its last events and removes its tracefs instance, the store commits and closes, and the process
+ * exits 0 (1 if the store lost rows).
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -30,8 +31,9 @@ import {
 import { kernelHas } from './list.ts';
 import { engineSettings, parseRunOptions, type RawOptions, UsageError } from './options.ts';
 import { reportTemplate } from './report.ts';
-import type { Output } from './run.ts';
+import { type Output, onOutputError } from './run.ts';
 import { openRunStore, type RunStore } from './run-store.ts';
+import { onStopSignals } from './signals.ts';
 import { parseStoreOptions, type RawStoreOptions } from './store-options.ts';
 
 export interface ServeOptions extends RawOptions, GlobalOptions, Omit<RawStoreOptions, 'store'>, RawFlightOptions {
@@ -53,14 +55,19 @@ export const MAX_METRICS_LIMIT = 4096;
 /** Where the built dashboard is: `ui/dist` at the package root (from `src/cli/` or `dist/cli/`). */
 export const UI_DIST = fileURLToPath(new URL('../../ui/dist', import.meta.url));
 
-/** Longest a graceful shutdown may take before the process cleans up and leaves anyway. */
-const SHUTDOWN_MS = 1800;
+/**
+ * Longest a graceful shutdown may take before the process cleans up and leaves anyway (it normally takes well under
+ * 2 s: the store's ClickHouse shipping is bounded by 5 s, a checkpoint by the store's size).
+ */
+const SHUTDOWN_MS = 15_000;
 
 export async function runServe(names: string[], raw: ServeOptions, io: Output, version: string): Promise<number> {
   const o = parseRunOptions(names, { ...raw, stacks: raw.stacks !== false });
   const listen = parseListen(raw.listen ?? DEFAULT_LISTEN);
   if (typeof listen === 'string') throw new UsageError(`--listen: ${listen}`);
-  const token = raw.token ?? process.env.LATENCY_TRACKER_TOKEN;
+  // An empty LATENCY_TRACKER_TOKEN (`LATENCY_TRACKER_TOKEN=` in a unit file or a shell) means no token, as if unset;
+  // an empty --token is refused by checkToken like any other bad token.
+  const token = raw.token ?? (process.env.LATENCY_TRACKER_TOKEN || undefined);
   if (token !== undefined) {
     const bad = checkToken(token);
     if (bad !== undefined) throw new UsageError(`--token: ${bad}`);
@@ -167,21 +174,19 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
   }
   const addr = server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : listen.port;
-  const shownHost = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  // A wildcard address is no place to browse to: show the machine's name instead.
+  const wildcard = listen.host === '0.0.0.0' || listen.host === '::' || /^[0:]+$/.test(listen.host);
+  const shownHost = wildcard ? hostname() : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   const base = `http://${shownHost}:${port}`;
 
-  let stopping = false;
   let forced: NodeJS.Timeout | undefined;
   const shutdown = () => {
-    if (stopping) {
-      // A second signal: leave now, cleaning up the instance.
-      removeAllInstancesSync();
-      if (storeOpts !== undefined) removeServeNote(storeOpts.store.path);
-      process.exit(1);
-    }
-    stopping = true;
+    // A shutdown that hangs (a wedged store or read) still ends, saying what it drops.
     forced = setTimeout(() => {
-      io.err('latency-tracker: shutdown took too long; leaving without a full flush\n');
+      const n = store?.pending ?? 0;
+      io.err(
+        `latency-tracker: shutdown took over ${SHUTDOWN_MS / 1000} s; leaving${n > 0 ? `, ${n} outliers not committed to the store dropped` : ''}\n`,
+      );
       removeAllInstancesSync();
       if (storeOpts !== undefined) removeServeNote(storeOpts.store.path);
       process.exit(1);
@@ -192,10 +197,9 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     server.closeAllConnections();
     source.stop();
   };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
-  const onPipeError = () => {};
-  process.stdout.on('error', onPipeError);
+  const offSignals = onStopSignals(shutdown, () => store?.pending ?? 0, io);
+  // Its few lines of output are informational: a daemon whose standard output fails goes on (and exits 1 at the end).
+  const offOutput = onOutputError(() => {});
   let code = 0;
   try {
     const running = daemon.run();
@@ -230,9 +234,8 @@ export async function runServe(names: string[], raw: ServeOptions, io: Output, v
     if (storeOpts !== undefined) removeServeNote(storeOpts.store.path);
     if (store !== undefined) code = await store.close(daemon.engine);
     if (forced !== undefined) clearTimeout(forced);
-    process.off('SIGINT', shutdown);
-    process.off('SIGTERM', shutdown);
-    process.stdout.off('error', onPipeError);
+    offSignals();
+    offOutput();
   }
   return code;
 }

@@ -77,6 +77,8 @@ export class Daemon {
   readonly history: OutlierHistory;
   readonly hub: SseHub;
   readonly http = new Map<number, number>();
+  /** HTTP connections closed by the server: no request headers in time, evicted to make room, refused. */
+  readonly connections = { timedOut: 0, evicted: 0, refused: 0 };
   private readonly opts: DaemonOptions;
   private readonly wallMs: () => number;
   private readonly startUnix: number;
@@ -379,6 +381,7 @@ export class Daemon {
       flight: this.opts.flight?.metrics(),
       stream: { ...this.hub.stats },
       http: this.http,
+      connections: { ...this.connections },
       cgroups: e.cgroups?.stats,
       process: {
         cpuSeconds: (cpu.user + cpu.system) / 1e6,

@@ -11,13 +11,21 @@
  * - static files come from memory (`static.ts`); the only files read from disk are the flight recorder's own
  *   trace.dat files (`/api/trace-files/{name}`): a name of its exact pattern, of a file it wrote into its directory
  *   (no path, no `..`, nothing else there); no request reaches tracefs;
- * - every error is `{"error": "..."}` with a 4xx/5xx status; unexpected exceptions answer 500 "internal error" and are
- *   logged on the daemon's stderr, never sent.
+ * - every error is `{"error": "..."}` with a 4xx/5xx status — those of Node's own HTTP parser too (400, 431, and our
+ *   408); unexpected exceptions answer 500 "internal error" and are logged on the daemon's stderr, never sent.
+ *
+ * Connections (issue 18): idle sockets must not lock anyone out. A connection has `HEADER_TIMEOUT_MS` to send a
+ * request's headers (from its start, or from the end of its previous response); after that it gets a 408 and is
+ * closed, whether it sent nothing or one byte a second. At most `MAX_CONNECTIONS` connections are open, at most
+ * `MAX_PER_ADDRESS` from one address; a new connection beyond either limit takes the place of the oldest idle one
+ * (no request in progress) — of its own address first — so a scrape always gets in while idle sockets are open;
+ * only when every connection is busy is the new one refused (503). Each is counted in `/metrics`.
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { cgroupPathProblem } from '../analyses/container.ts';
 import { jsonLine } from '../sinks/json.ts';
 import { systemErrorText } from '../sources/errors.ts';
@@ -41,6 +49,13 @@ export interface ServerOptions {
 const COOKIE = 'lt_token';
 const MAX_URL = 2048;
 const MAX_STATUS_SERIES = 32;
+/** Time a connection has to send a request's headers, from its start or the end of its previous response. */
+export const HEADER_TIMEOUT_MS = 5000;
+/** Open connections at most, and from one remote address at most. */
+export const MAX_CONNECTIONS = 256;
+export const MAX_PER_ADDRESS = 64;
+/** The largest `since` (ns): end_ns is an unsigned 64-bit integer. */
+const MAX_U64 = 0xffff_ffff_ffff_ffffn;
 
 const SECURITY_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
@@ -379,9 +394,15 @@ export function createApiServer(opts: ServerOptions): Server {
       if (sinceText !== undefined && !/^\d{1,20}$/.test(sinceText)) {
         throw new ApiError(400, `since: '${sinceText.slice(0, 24)}' is not a time in ns (a non-negative integer)`);
       }
+      if (sinceText !== undefined && BigInt(sinceText) > MAX_U64) {
+        throw new ApiError(400, `since: ${sinceText} is beyond the largest time in ns (2^64 - 1)`);
+      }
       const beforeText = q.get('before');
       if (beforeText !== undefined && !/^\d{1,20}$/.test(beforeText)) {
         throw new ApiError(400, `before: '${beforeText.slice(0, 24)}' is not a time in ns (a non-negative integer)`);
+      }
+      if (beforeText !== undefined && BigInt(beforeText) > MAX_U64) {
+        throw new ApiError(400, `before: ${beforeText} is beyond the largest time in ns (2^64 - 1)`);
       }
       const events = await daemon.events({
         analysis: q.get('analysis'),
@@ -424,8 +445,17 @@ export function createApiServer(opts: ServerOptions): Server {
   }
 
   const server = createServer(
-    { requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+    { requestTimeout: 10_000, headersTimeout: HEADER_TIMEOUT_MS, keepAliveTimeout: 5_000 },
     (req, res) => {
+      const conn = conns.get(req.socket);
+      if (conn !== undefined) {
+        conn.active++;
+        clearTimeout(conn.timer);
+        res.on('close', () => {
+          conn.active--;
+          if (conn.active === 0) arm(req.socket, conn);
+        });
+      }
       res.on('finish', () => count(res.statusCode));
       handle(req, res).catch((e: unknown) => {
         if (res.headersSent) {
@@ -440,8 +470,109 @@ export function createApiServer(opts: ServerOptions): Server {
       });
     },
   );
-  server.maxConnections = 256;
   server.maxHeadersCount = 64;
+
+  /** Open connections, oldest first (a Map keeps insertion order), and how many each address has. */
+  interface Conn {
+    addr: string;
+    /** Requests in progress (0 = idle: none sent yet, or between keep-alive requests). */
+    active: number;
+    timer: NodeJS.Timeout | undefined;
+  }
+  const conns = new Map<Socket, Conn>();
+  const perAddress = new Map<string, number>();
+
+  /** An answer written straight to a socket the HTTP layer has not answered (parser errors, timeouts, refusals). */
+  const rawError = (socket: Socket, status: number, message: string): void => {
+    count(status);
+    if (socket.writable) {
+      const body = `${jsonLine({ error: message })}\n`;
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    // A client that never reads must not keep the socket: close it for good shortly after the answer.
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
+
+  /**
+   * Gives an idle connection `HEADER_TIMEOUT_MS` to send its next request's headers. One that sent nothing since is
+   * closed silently (as an idle keep-alive connection is); one stuck in the middle of its headers gets a 408.
+   */
+  const arm = (socket: Socket, conn: Conn): void => {
+    clearTimeout(conn.timer);
+    if (!conns.has(socket)) return; // closed already (its response ended after the socket)
+    const bytesBefore = socket.bytesRead;
+    conn.timer = setTimeout(() => {
+      if (conn.active > 0 || !conns.has(socket)) return;
+      daemon.connections.timedOut++;
+      if (socket.bytesRead === bytesBefore) socket.destroy();
+      else rawError(socket, 408, `request headers not received within ${HEADER_TIMEOUT_MS / 1000} s`);
+    }, HEADER_TIMEOUT_MS);
+    conn.timer.unref();
+  };
+
+  /** Closes the oldest idle connection (of `addr` if given); false when every one is busy. */
+  const evictIdle = (addr: string | undefined): boolean => {
+    for (const [socket, c] of conns) {
+      if (c.active === 0 && (addr === undefined || c.addr === addr)) {
+        daemon.connections.evicted++;
+        socket.destroy();
+        forget(socket);
+        return true;
+      }
+    }
+    return false;
+  };
+
+  const forget = (socket: Socket): void => {
+    const c = conns.get(socket);
+    if (c === undefined) return;
+    clearTimeout(c.timer);
+    conns.delete(socket);
+    const n = (perAddress.get(c.addr) ?? 1) - 1;
+    if (n <= 0) perAddress.delete(c.addr);
+    else perAddress.set(c.addr, n);
+  };
+
+  server.on('connection', (socket: Socket) => {
+    const addr = socket.remoteAddress ?? '?';
+    if ((perAddress.get(addr) ?? 0) >= MAX_PER_ADDRESS && !evictIdle(addr)) {
+      daemon.connections.refused++;
+      rawError(socket, 503, `too many busy connections from ${addr.slice(0, 60)}; try again later`);
+      return;
+    }
+    if (conns.size >= MAX_CONNECTIONS && !evictIdle(undefined)) {
+      daemon.connections.refused++;
+      rawError(socket, 503, 'too many busy connections; try again later');
+      return;
+    }
+    const conn: Conn = { addr, active: 0, timer: undefined };
+    conns.set(socket, conn);
+    perAddress.set(addr, (perAddress.get(addr) ?? 0) + 1);
+    socket.on('close', () => forget(socket));
+    arm(socket, conn);
+  });
+
+  // Requests Node's own HTTP parser refuses (a bad request line, headers over 16 KiB, headers too slow) get the
+  // same JSON error body as every other error.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const inResponse = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+    if (inResponse) {
+      socket.destroy();
+      return;
+    }
+    if (err.code === 'HPE_HEADER_OVERFLOW') rawError(socket, 431, 'request headers too large (over 16 KiB)');
+    else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      daemon.connections.timedOut++;
+      rawError(socket, 408, `request not received within ${HEADER_TIMEOUT_MS / 1000} s`);
+    } else rawError(socket, 400, `bad HTTP request (${String(err.code ?? 'parse error').slice(0, 40)})`);
+  });
   return server;
 }
 

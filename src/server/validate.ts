@@ -8,6 +8,8 @@ import { ApiError } from './errors.ts';
 const FIELDS = ['threshold_ns', 'timeout_ns', 'enabled'];
 
 function shown(v: unknown): string {
+  // JSON numbers beyond a double (1e400) parse as Infinity, which JSON.stringify would show as null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return 'a number too large to represent';
   let s: string;
   try {
     s = JSON.stringify(v) ?? String(v);

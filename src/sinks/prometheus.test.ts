@@ -72,6 +72,7 @@ function snapshot(): MetricsSnapshot {
       [404, 2],
       [200, 40],
     ]),
+    connections: { timedOut: 3, evicted: 1, refused: 0 },
     process: { cpuSeconds: 1.25, residentBytes: 104857600, heapBytes: 20971520, startUnixSeconds: 1699999000 },
   };
 }

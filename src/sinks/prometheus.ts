@@ -68,6 +68,8 @@ export interface MetricsSnapshot {
   stream: { clients: number; accepted: number; rejected: number; dropped: number; skipped: number; sent: number };
   /** HTTP responses by status code. */
   http: ReadonlyMap<number, number>;
+  /** HTTP connections the server closed: no request headers in time, evicted for a new client, refused. */
+  connections: { timedOut: number; evicted: number; refused: number };
   cgroups?: CgroupMetrics;
   process: { cpuSeconds: number; residentBytes: number; heapBytes: number; startUnixSeconds: number };
 }
@@ -419,6 +421,14 @@ export function formatMetrics(m: MetricsSnapshot): string {
   p.family(`${P}http_responses_total`, 'counter', 'HTTP responses by status code.');
   for (const [code, n] of [...m.http].sort((a, b) => a[0] - b[0]))
     p.sample(`${P}http_responses_total`, { code: String(code) }, n);
+  p.family(
+    `${P}http_connections_closed_total`,
+    'counter',
+    'HTTP connections the daemon closed: no request headers in time, idle ones evicted for new clients, refused.',
+  );
+  p.sample(`${P}http_connections_closed_total`, { reason: 'header_timeout' }, m.connections.timedOut);
+  p.sample(`${P}http_connections_closed_total`, { reason: 'evicted' }, m.connections.evicted);
+  p.sample(`${P}http_connections_closed_total`, { reason: 'refused' }, m.connections.refused);
 
   p.scalar('process_cpu_seconds_total', 'counter', 'User and system CPU time of the daemon.', m.process.cpuSeconds);
   p.scalar('process_resident_memory_bytes', 'gauge', 'Resident memory of the daemon.', m.process.residentBytes);

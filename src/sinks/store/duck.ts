@@ -5,9 +5,17 @@
  *
  * Opening turns every failure into a `StoreError` with one sentence (locked by another process, not a DuckDB file,
  * unreadable write-ahead log, read-only directory, newer schema) — never a crash loop.
+ *
+ * The commit ledger (issue 18): `<store>.committed` holds the store's id and the highest outlier and profile `seq`
+ * committed, rewritten after every commit (one small write, no fsync: DuckDB has synced its log first, so after a
+ * crash the ledger can only lag behind the log, never run ahead). Opening compares it with what DuckDB gives back.
+ * DuckDB skips a write-ahead log whose first entry is damaged as if it were a torn tail, and drops it at the next
+ * checkpoint: committed rows would vanish without a word. So when a log is present, the store is first replayed
+ * read-only; if rows the ledger says were committed are missing, opening for writing is refused and both files are
+ * left as they are. Rows missing without a log (moved away by the user) are reported once (`missing`).
  */
 import { randomUUID } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
   BIGINT,
@@ -115,6 +123,95 @@ export function openErrorMessage(path: string, e: unknown): string {
   return `cannot open store ${path}: ${msg.replace(/^[A-Za-z ]*Error: /, '')}`;
 }
 
+/** A failure of DuckDB while the store is open (a commit, a checkpoint), as one clause without DuckDB's prefixes. */
+export function storeFailure(e: unknown): string {
+  let msg = String((e as Error)?.message ?? e)
+    .split('\n')[0]
+    .replace(/^[A-Za-z ]*Error: /, '')
+    .replace(/^(Failed to (append|commit): )+/, '');
+  const ck = /^Checkpoint failed for database "[^"]*"\. The database has been invalidated\. Original error: (.*)$/.exec(
+    msg,
+  );
+  if (ck) msg = `checkpoint failed: ${ck[1]}`;
+  if (/No space left on device/.test(msg)) msg += ' (the disk is full)';
+  return msg;
+}
+
+/** The highest seqs committed to a store (the commit ledger's content; see the module comment). */
+export interface Committed {
+  storeId: string | undefined;
+  outliers: bigint;
+  profiles: bigint;
+}
+
+/** Where the commit ledger of the store at `path` is. */
+export function ledgerPath(path: string): string {
+  return `${path}.committed`;
+}
+
+function readLedger(path: string): Committed | undefined {
+  let text: string;
+  try {
+    text = readFileSync(ledgerPath(path), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /^store_id (\S+)\noutliers (\d{1,20})\nprofiles (\d{1,20})\n$/.exec(text);
+  return m === null ? undefined : { storeId: m[1], outliers: BigInt(m[2]), profiles: BigInt(m[3]) };
+}
+
+/** Committed rows the ledger knows of and the store does not give back (same store, or one with no id left). */
+function missingRows(
+  ledger: Committed | undefined,
+  got: Committed,
+): { outliers: number; profiles: number } | undefined {
+  if (ledger === undefined || (got.storeId !== undefined && got.storeId !== ledger.storeId)) return undefined;
+  const o = ledger.outliers > got.outliers ? Number(ledger.outliers - got.outliers) : 0;
+  const p = ledger.profiles > got.profiles ? Number(ledger.profiles - got.profiles) : 0;
+  return o > 0 || p > 0 ? { outliers: o, profiles: p } : undefined;
+}
+
+/** `N committed outliers and M committed profile snapshots` (the non-zero parts). */
+export function rowsText(m: { outliers: number; profiles: number }): string {
+  const parts: string[] = [];
+  if (m.outliers > 0) parts.push(`${m.outliers} committed outlier${m.outliers === 1 ? '' : 's'}`);
+  if (m.profiles > 0) parts.push(`${m.profiles} committed profile snapshot${m.profiles === 1 ? '' : 's'}`);
+  return parts.join(' and ');
+}
+
+/** What a read-only replay of the store gives back: its id and highest seqs (0 for tables it does not have). */
+async function probeCommitted(path: string): Promise<Committed> {
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  try {
+    await c.run(`ATTACH ${duckString(path)} AS store (READ_ONLY)`);
+    const rows = async <T>(sql: string) => (await c.runAndReadAll(sql)).getRowObjectsJS() as T[];
+    const tables = new Set(
+      (
+        await rows<{ n: string }>("SELECT table_name AS n FROM information_schema.tables WHERE table_catalog = 'store'")
+      ).map((t) => t.n),
+    );
+    const out: Committed = { storeId: undefined, outliers: 0n, profiles: 0n };
+    const meta = new Map<string, string>();
+    if (tables.has('meta'))
+      for (const r of await rows<{ key: string; value: string }>('SELECT key, value FROM store.meta'))
+        meta.set(r.key, r.value);
+    out.storeId = meta.get('store_id');
+    for (const t of ['outliers', 'profiles'] as const) {
+      let max = BigInt(meta.get(`last_seq_${t}`) ?? '0');
+      if (tables.has(t)) {
+        const m = (await rows<{ m: bigint | null }>(`SELECT max(seq) AS m FROM store.${t}`))[0]?.m ?? 0n;
+        if (m > max) max = m;
+      }
+      out[t] = max;
+    }
+    return out;
+  } finally {
+    c.closeSync();
+    db.closeSync();
+  }
+}
+
 /** Checks that the store can be created or written where asked, before DuckDB tries. */
 function checkWritable(path: string): void {
   const dir = dirname(path);
@@ -144,6 +241,15 @@ export class DuckStore {
   private nextProfileSeq = 1n;
   /** This store's identity (random, kept in `meta`): with `seq`, names a row across a fleet. */
   storeId = '';
+  /**
+   * Committed rows the commit ledger knows of and the store could not give back (its write-ahead log moved away or
+   * damaged); undefined when none. Reported once: the ledger is rewritten on opening for writing.
+   */
+  missing: { outliers: number; profiles: number } | undefined;
+  /** The store id found in the file at open (undefined for a store created now). */
+  private foundStoreId: string | undefined;
+  /** The seqs last kept in `meta` (`keepSeqs` writes only when they change: a refused start writes nothing). */
+  private keptSeqs = { outliers: -1n, profiles: -1n };
   private closed = false;
 
   private constructor(
@@ -160,6 +266,24 @@ export class DuckStore {
     const path = resolve(opts.path);
     if (!opts.readOnly) checkWritable(path);
     else if (!existsSync(path)) throw new StoreError(`store ${path} does not exist`);
+    const ledger = readLedger(path);
+    const wal = `${path}.wal`;
+    if (!opts.readOnly && ledger !== undefined && existsSync(wal)) {
+      // Replay the log read-only first: a log DuckDB can only partly replay would be dropped by the first checkpoint.
+      let got: Committed;
+      try {
+        got = await probeCommitted(path);
+      } catch (e) {
+        throw new StoreError(openErrorMessage(path, e));
+      }
+      const lost = missingRows(ledger, got);
+      if (lost !== undefined) {
+        throw new StoreError(
+          `store ${path}: its write-ahead log ${wal} is damaged, ${rowsText(lost)} in it cannot be read back; both ` +
+            `files are left untouched (keep a copy: moving ${wal} away opens the store without those rows)`,
+        );
+      }
+    }
     // The file is attached (not opened as the main database) to choose its row group size: DuckDB frees space
     // only for whole row groups, so smaller ones make size retention finer (8192 rows instead of 122880).
     const db = await DuckDBInstance.create(':memory:');
@@ -184,11 +308,38 @@ export class DuckStore {
     const s = new DuckStore(path, opts, db, w, r);
     try {
       await s.init();
-      return s;
     } catch (e) {
       s.closeNow();
+      if (ledger !== undefined && existsSync(wal)) {
+        // A store whose every table was still in its (damaged) log: say so rather than "not a store".
+        throw new StoreError(
+          `store ${path}: its write-ahead log ${wal} is damaged, the committed rows in it cannot be read back`,
+        );
+      }
       if (e instanceof StoreError) throw e;
       throw new StoreError(openErrorMessage(path, e));
+    }
+    // Against the id the file had (a store whose id was only in a lost log gets a new one, yet lost those rows).
+    s.missing = missingRows(ledger, { ...s.committed, storeId: s.foundStoreId });
+    if (!opts.readOnly) s.writeLedger();
+    return s;
+  }
+
+  /** The highest seqs given so far, with the store's id. */
+  get committed(): Committed {
+    return { storeId: this.storeId || undefined, outliers: this.nextSeq - 1n, profiles: this.nextProfileSeq - 1n };
+  }
+
+  /** Rewrites the commit ledger (best effort: a ledger that cannot be written only lags behind). */
+  private writeLedger(): void {
+    const c = this.committed;
+    try {
+      writeFileSync(
+        ledgerPath(this.path),
+        `store_id ${this.storeId}\noutliers ${c.outliers}\nprofiles ${c.profiles}\n`,
+      );
+    } catch {
+      // a full disk: DuckDB's own write failed or will fail first
     }
   }
 
@@ -210,11 +361,15 @@ export class DuckStore {
       );
     }
     if (this.opts.readOnly) {
-      this.storeId = (await this.getMeta('store_id')) ?? '';
+      this.foundStoreId = await this.getMeta('store_id');
+      this.storeId = this.foundStoreId ?? '';
+      this.nextSeq = (await this.maxSeq('outliers')) + 1n;
+      this.nextProfileSeq = (await this.maxSeq('profiles')) + 1n;
       return;
     }
     if (version === undefined) await this.setMeta('schema_version', SCHEMA_VERSION);
     let id = await this.getMeta('store_id');
+    this.foundStoreId = id;
     if (id === undefined) {
       id = randomUUID();
       await this.setMeta('store_id', id);
@@ -222,6 +377,10 @@ export class DuckStore {
     this.storeId = id;
     this.nextSeq = (await this.maxSeq('outliers')) + 1n;
     this.nextProfileSeq = (await this.maxSeq('profiles')) + 1n;
+    this.keptSeqs = {
+      outliers: BigInt((await this.getMeta('last_seq_outliers')) ?? '-1'),
+      profiles: BigInt((await this.getMeta('last_seq_profiles')) ?? '-1'),
+    };
     this.outApp = await this.wconn.createAppender('outliers', 'main', 'store');
     this.profApp = await this.wconn.createAppender('profiles', 'main', 'store');
   }
@@ -287,6 +446,7 @@ export class DuckStore {
       app.appendDataChunk(chunk);
     }
     app.flushSync();
+    this.writeLedger();
     return this.nextSeq - 1n;
   }
 
@@ -328,6 +488,7 @@ export class DuckStore {
       app.appendDataChunk(chunk);
     }
     app.flushSync();
+    this.writeLedger();
     return this.nextProfileSeq - 1n;
   }
 
@@ -403,15 +564,23 @@ export class DuckStore {
   async retention(nowMs: number, shipped?: { outliers: bigint }): Promise<RetentionResult> {
     const res: RetentionResult = { outliers: 0, profiles: 0, unshipped: 0, bytes: 0 };
     if (this.opts.readOnly || this.closed) return res;
-    await this.keepSeqs();
+    // Nothing is written unless something is deleted: a start refused later (a full disk, a damaged block) must not
+    // grow the write-ahead log each time.
     const unshippedAfter = shipped?.outliers;
     const days = this.opts.retentionDays ?? 0;
     if (days > 0) {
       const cutoff = new DuckDBTimestampValue(BigInt(Math.round((nowMs - days * DAY_MS) * 1000)));
-      if (unshippedAfter !== undefined)
-        res.unshipped += await this.countUnshipped('time < $1', [cutoff], unshippedAfter);
-      res.outliers += await this.deleteWhere('outliers', 'time < $1', [cutoff]);
-      res.profiles += await this.deleteWhere('profiles', 'time < $1', [cutoff]);
+      const old = await this.rows<{ n: bigint }>(
+        'SELECT (SELECT count(*) FROM outliers WHERE time < $1) + (SELECT count(*) FROM profiles WHERE time < $1) AS n',
+        [cutoff],
+      );
+      if (Number(old[0].n) > 0) {
+        await this.keepSeqs();
+        if (unshippedAfter !== undefined)
+          res.unshipped += await this.countUnshipped('time < $1', [cutoff], unshippedAfter);
+        res.outliers += await this.deleteWhere('outliers', 'time < $1', [cutoff]);
+        res.profiles += await this.deleteWhere('profiles', 'time < $1', [cutoff]);
+      }
     }
     const limit = this.opts.retentionBytes ?? 0;
     if (limit > 0) {
@@ -433,6 +602,7 @@ export class DuckStore {
             `SELECT seq AS s FROM ${table} ORDER BY seq LIMIT 1 OFFSET ${k - 1}`,
           );
           if (cut.length === 0) continue;
+          await this.keepSeqs();
           if (table === 'outliers' && unshippedAfter !== undefined) {
             res.unshipped += await this.countUnshipped('seq <= $1::UBIGINT', [cut[0].s], unshippedAfter);
           }
@@ -456,8 +626,11 @@ export class DuckStore {
 
   /** Remembers the highest seqs given, so that a store emptied by retention never reuses them. */
   private async keepSeqs(): Promise<void> {
-    await this.setMeta('last_seq_outliers', String(this.nextSeq - 1n));
-    await this.setMeta('last_seq_profiles', String(this.nextProfileSeq - 1n));
+    const o = this.nextSeq - 1n;
+    const p = this.nextProfileSeq - 1n;
+    if (o !== this.keptSeqs.outliers) await this.setMeta('last_seq_outliers', String(o));
+    if (p !== this.keptSeqs.profiles) await this.setMeta('last_seq_profiles', String(p));
+    this.keptSeqs = { outliers: o, profiles: p };
   }
 
   private async countUnshipped(cond: string, params: DuckDBValue[], after: bigint): Promise<number> {

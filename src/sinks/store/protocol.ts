@@ -32,6 +32,8 @@ export interface WorkerStats {
   bytes: number;
   /** Set when an append failed: the store takes no more rows. */
   failed: string | null;
+  /** Set when closing failed (the final checkpoint: a full disk, a damaged block); the rows committed stay in the log. */
+  closeFailed: string | null;
   clickhouse: (ShipperStats & { pendingOutliers?: number; pendingProfiles?: number }) | null;
 }
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ import { parseContainer } from '../../analyses/container.ts';
 import type { OutlierRecord } from '../../analyses/engine.ts';
 import { DuckStore, StoreError } from './duck.ts';
 import { DUCK_OUTLIER_COLUMNS, DUCK_PROFILE_COLUMNS, type OutlierRow, toRow } from './schema.ts';
-import { OutlierStore } from './store.ts';
+import { OutlierStore, type StoreStats } from './store.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/latency-tracker.js', import.meta.url));
 const scratch = mkdtempSync(join(process.cwd(), '.lt-store-test-'));
@@ -168,6 +168,33 @@ describe('OutlierStore', () => {
     const r = await openDuckStore({ path, readOnly: true });
     assert.equal((await r.history({ limit: 1000 })).length, 50);
     r.closeNow();
+  });
+
+  test('a damaged block that fails the final checkpoint: the true counts and the reason, not "0 written"', async () => {
+    // A store of 1711 rows, then each 256 KiB block in turn damaged (8 bytes flipped) until one lets the store open
+    // and take rows but fails the checkpoint at close (which block holds what is DuckDB's business).
+    const base = fresh();
+    const b = await openDuckStore({ path: base });
+    b.appendOutliers(Array.from({ length: 1711 }, (_, i) => toRow(outlier(i), 'h', Date.now())));
+    await b.close();
+    const size = statSync(base).size;
+    let failed: StoreStats | undefined;
+    for (let at = 12288 + 8; at < size && failed === undefined; at += 262_144) {
+      const path = fresh();
+      const bytes = readFileSync(base);
+      for (let i = at; i < at + 8; i++) bytes[i] ^= 0xff;
+      writeFileSync(path, bytes);
+      const s = await OutlierStore.open({ path, clock: 'now' }).catch(() => undefined);
+      if (s === undefined) continue;
+      keep(s);
+      for (let i = 0; i < 50; i++) s.add(outlier(i), 'h');
+      const st = await s.close();
+      if (st.closeFailed !== null) failed = st;
+    }
+    assert.ok(failed, 'one of the damaged blocks fails the checkpoint at close');
+    assert.equal(failed.written, 50, 'the rows committed before the failed close');
+    assert.equal(failed.failed, null, 'every append went through');
+    assert.match(String(failed.closeFailed), /^checkpoint failed: .*checksum/);
   });
 
   test('retention by age deletes old rows (outliers and snapshots)', async () => {

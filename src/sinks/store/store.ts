@@ -80,6 +80,8 @@ export class OutlierStore implements OutlierHistory {
   private inFlight = 0;
   private dropped = 0;
   private droppedFailed = 0;
+  /** Rows the worker acknowledged as committed (what the exit line says if the worker cannot answer any more). */
+  private acked = { outliers: 0, profiles: 0 };
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve(m: WorkerReply): void; reject(e: Error): void }>();
   private readonly timer: NodeJS.Timeout;
@@ -207,6 +209,7 @@ export class OutlierStore implements OutlierHistory {
           (m) => {
             this.inFlight -= records.length;
             if (m.t === 'nack') this.droppedFailed += m.n;
+            else if (m.t === 'ack') this.acked.outliers += m.n;
           },
           () => {
             this.inFlight -= records.length;
@@ -218,7 +221,14 @@ export class OutlierStore implements OutlierHistory {
     if (this.profiles.length > 0) {
       const rows = this.profiles;
       this.profiles = [];
-      out.push(this.request({ t: 'profiles', id: 0, rows }).catch(() => {}));
+      out.push(
+        this.request({ t: 'profiles', id: 0, rows }).then(
+          (m) => {
+            if (m.t === 'ack') this.acked.profiles += m.n;
+          },
+          () => {},
+        ),
+      );
     }
     return out;
   }
@@ -280,31 +290,24 @@ export class OutlierStore implements OutlierHistory {
     this.closing ??= (async () => {
       clearInterval(this.timer);
       await Promise.all(this.flushNow());
+      // Without the worker's own answer, the counts are what it acknowledged: never a "0 written" that hides rows.
+      const fallback = (why: string): WorkerStats => ({
+        written: this.acked.outliers,
+        profiles: this.acked.profiles,
+        retentionDeleted: 0,
+        unshippedExpired: 0,
+        bytes: 0,
+        failed: null,
+        closeFailed: why,
+        clickhouse: null,
+      });
       let stats: WorkerStats;
-      if (this.dead !== null) {
-        stats = {
-          written: 0,
-          profiles: 0,
-          retentionDeleted: 0,
-          unshippedExpired: 0,
-          bytes: 0,
-          failed: this.dead,
-          clickhouse: null,
-        };
-      } else {
-        const m = await this.request({ t: 'close', id: 0, shipDeadlineMs: opts.shipDeadlineMs ?? 5000 });
-        stats =
-          m.t === 'closed'
-            ? m.stats
-            : {
-                written: 0,
-                profiles: 0,
-                retentionDeleted: 0,
-                unshippedExpired: 0,
-                bytes: 0,
-                failed: m.t === 'error' ? m.message : 'close failed',
-                clickhouse: null,
-              };
+      if (this.dead !== null) stats = fallback(this.dead);
+      else {
+        const m = await this.request({ t: 'close', id: 0, shipDeadlineMs: opts.shipDeadlineMs ?? 5000 }).catch(
+          (e: Error) => ({ t: 'error' as const, id: 0, message: e.message }),
+        );
+        stats = m.t === 'closed' ? m.stats : fallback(m.t === 'error' ? m.message : 'close failed');
       }
       this.dead ??= 'closed';
       await this.worker.terminate();

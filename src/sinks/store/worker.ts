@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ClickHouseShipper } from './clickhouse.ts';
-import { DuckStore, StoreError } from './duck.ts';
+import { DuckStore, rowsText, StoreError, storeFailure } from './duck.ts';
 import type { WorkerInit, WorkerReply, WorkerRequest, WorkerStats } from './protocol.ts';
 import { runStoreSql } from './reports.ts';
 import { decodeBatch, type ProfileRow } from './schema.ts';
@@ -23,6 +23,7 @@ const stats: WorkerStats = {
   unshippedExpired: 0,
   bytes: 0,
   failed: null,
+  closeFailed: null,
   clickhouse: null,
 };
 let retentionTimer: NodeJS.Timeout | undefined;
@@ -59,6 +60,13 @@ function scheduleRetention(): void {
 async function start(): Promise<void> {
   try {
     store = await DuckStore.open(init.store);
+    const missing = store.missing;
+    if (missing !== undefined) {
+      log(
+        `store ${store.path}: ${rowsText(missing)} are missing (its write-ahead log was moved away or damaged); ` +
+          'going on with the rows it holds',
+      );
+    }
     if (init.clickhouse !== undefined) {
       shipper = new ClickHouseShipper(store, init.clickhouse, log);
       try {
@@ -73,7 +81,9 @@ async function start(): Promise<void> {
     shipper?.kick();
     reply({ t: 'ready', storeId: store.storeId, path: store.path });
   } catch (e) {
-    const msg = e instanceof StoreError ? e.message : `store: ${(e as Error)?.message ?? String(e)}`;
+    let msg = e instanceof StoreError ? e.message : `store ${init.store.path}: ${storeFailure(e)}`;
+    if (/\(the disk is full\)$/.test(msg)) msg += '; free some space and start again (committed rows wait in its log)';
+    (store as DuckStore | undefined)?.closeNow();
     reply({ t: 'fatal', message: msg.split('\n')[0] });
   }
 }
@@ -136,18 +146,24 @@ async function handle(m: WorkerRequest): Promise<void> {
           const p = await shipper.pending();
           s.clickhouse = { ...s.clickhouse, pendingOutliers: p.outliers, pendingProfiles: p.profiles };
         }
-        await store.close();
+        try {
+          await store.close();
+        } catch (e) {
+          // The rows committed so far are in DuckDB's log; the counts stay true, and the reason is said.
+          s.closeFailed = storeFailure(e);
+          store.closeNow();
+        }
         reply({ t: 'closed', id: m.id, stats: s });
         return;
       }
     }
   } catch (e) {
-    const msg = String((e as Error)?.message ?? e).split('\n')[0];
+    const msg = storeFailure(e);
     if (m.t === 'outliers' || m.t === 'profiles') {
       // A failed append (disk full, I/O error): the store stops taking rows; the main thread counts them as dropped.
       if (stats.failed === null) {
-        stats.failed = `store ${init.store.path}: ${msg}`;
-        log(`${stats.failed}; outliers are dropped (counted) from now on`);
+        stats.failed = msg;
+        log(`store ${init.store.path}: ${msg}; outliers are dropped (counted) from now on`);
       }
       reply({ t: 'nack', id: m.id, n: m.t === 'outliers' ? m.batch.n : m.rows.length });
     } else {

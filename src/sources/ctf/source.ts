@@ -70,14 +70,18 @@ interface StreamFile {
 
 /** Finds the directory holding `metadata`: the path itself, or its `kernel/` subdirectory (an LTTng session). */
 async function traceDir(path: string): Promise<string> {
+  let denied: NodeJS.ErrnoException | undefined;
   for (const d of [path, join(path, 'kernel')]) {
     try {
       const s = await stat(join(d, 'metadata'));
       if (s.isFile()) return d;
-    } catch {
-      // try the next candidate
+    } catch (e) {
+      // try the next candidate; a directory we may not search says so rather than "no trace"
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') denied ??= e as NodeJS.ErrnoException;
     }
   }
+  if (denied !== undefined) throw denied;
   throw new CtfError(path, -1, 'no CTF trace here (looked for metadata and kernel/metadata)');
 }
 

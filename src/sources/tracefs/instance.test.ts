@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { resolvePaths } from '../../paths.ts';
 import { SetupError } from '../errors.ts';
-import { sweepStale, TracefsInstance } from './instance.ts';
+import { defaultInstanceName, sweepStale, TracefsInstance } from './instance.ts';
 
 const paths = resolvePaths();
 const isRoot = process.getuid?.() === 0;
@@ -141,6 +141,96 @@ describe('TracefsInstance', { skip }, () => {
     } finally {
       spawnSync('rmdir', [alive]);
       spawnSync('rmdir', [dead]);
+    }
+  });
+
+  test('a sweep never writes into or removes an instance its owner holds open, whatever its pid says', () => {
+    // In a pid namespace of its own (so that no other tracker on this machine sweeps the test instance), a child
+    // makes the instance of a pid that is dead there, enables an event in it and holds its tracing_on open — what a
+    // live owner in another namespace, or a reused pid, looks like from here. Only after the fd is closed may a sweep
+    // remove it, with rmdir alone.
+    const code = `
+      import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+      import { pidNamespace, sweepStale } from ${JSON.stringify(INSTANCE_TS)};
+      import { resolvePaths } from ${JSON.stringify(PATHS_TS)};
+      const paths = resolvePaths();
+      const ns = pidNamespace(paths);
+      const name = 'latency-tracker-99999-' + ns;
+      const dir = paths.tracefs + '/instances/' + name;
+      const ev = dir + '/events/sched/sched_switch/enable';
+      mkdirSync(dir);
+      try {
+        writeFileSync(ev, '1');
+        writeFileSync(dir + '/tracing_on', '1');
+        const fd = openSync(dir + '/tracing_on', 'r');
+        const held = sweepStale(paths);
+        const on = readFileSync(dir + '/tracing_on', 'utf8').trim();
+        const enabled = readFileSync(ev, 'utf8').trim();
+        const kept = existsSync(dir);
+        closeSync(fd);
+        const released = sweepStale(paths);
+        process.stdout.write(JSON.stringify({ pid: process.pid, name, held, on, enabled, kept, released, gone: !existsSync(dir) }));
+      } finally {
+        try { rmdirSync(dir); } catch {}
+      }
+    `;
+    const r = spawnSync(
+      'unshare',
+      ['--pid', '--fork', '--kill-child', process.execPath, '--import', 'tsx', '--input-type=module', '-e', code],
+      { encoding: 'utf8', cwd: fileURLToPath(new URL('../../..', import.meta.url)), timeout: 60_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const o = JSON.parse(r.stdout);
+    assert.equal(o.pid, 1, 'the child is pid 1 of its own namespace');
+    assert.match(o.name, /^latency-tracker-99999-\d+$/);
+    assert.deepEqual(o.held, [], 'nothing swept while the owner holds its file');
+    assert.equal(o.on, '1', 'tracing_on left as it was');
+    assert.equal(o.enabled, '1', 'the event left enabled');
+    assert.ok(o.kept);
+    assert.deepEqual(o.released, [o.name], 'swept once nobody holds it');
+    assert.ok(o.gone);
+  });
+
+  test('the default name is latency-tracker-<pid> here, and carries the namespace inode in another pid namespace', async () => {
+    // Each child prints its name and waits for its stdin to close: both namespaces are alive at the same time (a
+    // namespace's inode is reused once it is gone).
+    const code = `
+      import { defaultInstanceName } from ${JSON.stringify(INSTANCE_TS)};
+      import { resolvePaths } from ${JSON.stringify(PATHS_TS)};
+      import { readlinkSync } from 'node:fs';
+      process.stdout.write(JSON.stringify({ name: defaultInstanceName(resolvePaths()), ns: readlinkSync('/proc/self/ns/pid') }) + '\\n');
+      process.stdin.resume();
+      process.stdin.on('end', () => process.exit(0));
+    `;
+    const start = () => {
+      const child = spawn(
+        'unshare',
+        ['--pid', '--fork', '--kill-child', process.execPath, '--import', 'tsx', '--input-type=module', '-e', code],
+        { stdio: ['pipe', 'pipe', 'pipe'], cwd: fileURLToPath(new URL('../../..', import.meta.url)) },
+      );
+      const line = new Promise<{ name: string; ns: string }>((resolve, reject) => {
+        let out = '';
+        let err = '';
+        child.stderr?.on('data', (d) => (err += d));
+        child.stdout?.on('data', (d) => {
+          out += d;
+          if (out.includes('\n')) resolve(JSON.parse(out));
+        });
+        child.on('exit', (c) => reject(new Error(`child exited (${c}): ${err}`)));
+      });
+      return { child, line };
+    };
+    assert.equal(defaultInstanceName(paths), `latency-tracker-${process.pid}`);
+    const a = start();
+    const b = start();
+    try {
+      const [na, nb] = await Promise.all([a.line, b.line]);
+      assert.equal(na.name, `latency-tracker-1-${/\d+/.exec(na.ns)?.[0]}`);
+      assert.equal(nb.name, `latency-tracker-1-${/\d+/.exec(nb.ns)?.[0]}`);
+      assert.notEqual(na.name, nb.name, 'two pid-1 trackers in two live namespaces never share a name');
+    } finally {
+      a.child.kill('SIGKILL');
+      b.child.kill('SIGKILL');
     }
   });
 

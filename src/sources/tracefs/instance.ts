@@ -1,29 +1,43 @@
 /**
- * A private tracefs instance: `instances/latency-tracker-<pid>` (DESIGN §4). We never touch the global buffer or
- * other instances. The instance is removed on every exit path: `remove()`, process exit (also after an uncaught
- * error), SIGINT and SIGTERM when nobody else handles them; after SIGKILL the next start sweeps it (`sweepStale`).
+ * A private tracefs instance: `instances/latency-tracker-<pid>` (DESIGN §4), or `latency-tracker-<pid>-<ns>` in a
+ * pid namespace other than the initial one (a container sharing the host's tracefs; `<ns>` is the namespace's
+ * inode), so that two trackers that are both pid 1 in two containers never want the same name. We never touch the
+ * global buffer or other instances. The instance is removed on every exit path: `remove()`, process exit (also
+ * after an uncaught error), SIGINT, SIGTERM and SIGHUP when nobody else handles them; after SIGKILL the next start
+ * in the same pid namespace sweeps it (`sweepStale`).
+ *
+ * Ownership: from creation to removal the owner keeps the instance's `tracing_on` open (`lockFd`). The kernel
+ * refuses to remove an instance while any of its files is open (EBUSY, `__remove_instance` in
+ * kernel/trace/trace.c checks the array's reference count), so a sweep only ever calls `rmdir`: it cannot remove,
+ * and never writes into, an instance whose owner is alive, whatever its pid says.
  *
  * Everything here is synchronous on purpose: cleanup must work from an `exit` handler, and setup is a few dozen
  * small file writes.
  */
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
+  constants,
   existsSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
+  readSync,
   rmdirSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Paths } from '../../paths.ts';
 import { SetupError, systemErrorText } from '../errors.ts';
-import { mountTracefs } from './mount.ts';
+import { mountTracefs, unmountOursSync } from './mount.ts';
 
 export { SetupError };
 
 export const INSTANCE_PREFIX = 'latency-tracker-';
+/** The inode of the initial pid namespace (`PROC_PID_INIT_INO`, include/linux/proc_ns.h; fixed since Linux 3.8). */
+export const INIT_PID_NS = 0xeffffffc;
 
 /** `system:event` with kernel identifier characters only (validated before any path is built from it). */
 const EVENT_RE = /^([a-z0-9_]+):([a-z0-9_]+)$/;
@@ -36,7 +50,7 @@ const TRIGGER_RE = /^stacktrace( if [A-Za-z0-9_ &|()=!<>]{1,128})?$/;
 
 export interface InstanceOptions {
   paths: Paths;
-  /** Instance name; default `latency-tracker-<pid>`. Must match `[A-Za-z0-9_.-]+`. */
+  /** Instance name; default `defaultInstanceName(paths)`. Must match `[A-Za-z0-9_.-]+`. */
   name?: string;
   /** Trace clock; default `mono` (kernel timestamps then compare with `process.hrtime`). */
   clock?: string;
@@ -73,9 +87,13 @@ function installExitHandlers(): void {
   }
 }
 
-/** Removes every instance this process created. Safe to call repeatedly and from an `exit` handler. */
+/**
+ * Removes every instance this process created, then unmounts a tracefs this process mounted. Safe to call
+ * repeatedly and from an `exit` handler.
+ */
 export function removeAllInstancesSync(): void {
   for (const inst of [...live]) inst.remove();
+  unmountOursSync();
 }
 
 function errCode(e: unknown): string | undefined {
@@ -91,11 +109,43 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** Our pid namespace's inode, from procfs `self/ns/pid` (`pid:[4026531836]`), or undefined when unreadable. */
+export function pidNamespace(paths: Paths): number | undefined {
+  try {
+    const m = /^pid:\[(\d+)\]$/.exec(readlinkSync(join(paths.procfs, 'self', 'ns', 'pid')));
+    return m === null ? undefined : Number(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Removes `latency-tracker-<pid>` instances whose process is dead (left behind by a SIGKILL). Returns the names
- * removed. Instances of live processes (other copies of this tool) are left alone.
+ * The suffix after `latency-tracker-<pid>` of this process's instance names: none in the initial pid namespace (the
+ * name other tools and scripts know), `-<ns inode>` in any other, and a random `-r<hex>` when the namespace cannot be
+ * read (such names are never swept: nothing proves whose pid they carry).
+ */
+function nameSuffix(ns: number | undefined): string {
+  if (ns === INIT_PID_NS) return '';
+  if (ns !== undefined) return `-${ns}`;
+  return `-r${randomBytes(6).toString('hex')}`;
+}
+
+/** This process's default instance name: `latency-tracker-<pid>[-<ns inode>]` (see the module comment). */
+export function defaultInstanceName(paths: Paths): string {
+  return `${INSTANCE_PREFIX}${process.pid}${nameSuffix(pidNamespace(paths))}`;
+}
+
+/**
+ * Removes instances left behind by dead trackers (a SIGKILL): only names of our own pid namespace
+ * (`latency-tracker-<pid>` in the initial one, `latency-tracker-<pid>-<our ns inode>` in others), only when that pid
+ * is dead here, and only with `rmdir` — which the kernel refuses (EBUSY) while a live owner holds its lock fd, so an
+ * instance whose pid was reused or misread is never harmed. Nothing is ever written into a swept instance (the kernel
+ * disables its events and triggers itself when it removes it). Returns the names removed.
  */
 export function sweepStale(paths: Paths): string[] {
+  const ns = pidNamespace(paths);
+  if (ns === undefined) return [];
+  const suffix = nameSuffix(ns);
   const dir = join(paths.tracefs, 'instances');
   let names: string[];
   try {
@@ -105,16 +155,16 @@ export function sweepStale(paths: Paths): string[] {
   }
   const removed: string[] = [];
   for (const n of names) {
-    const m = /^latency-tracker-(\d+)$/.exec(n);
-    if (m === null) continue;
-    const pid = Number(m[1]);
+    if (!n.startsWith(INSTANCE_PREFIX) || !n.endsWith(suffix)) continue;
+    const pidText = n.slice(INSTANCE_PREFIX.length, n.length - suffix.length);
+    if (!/^[1-9]\d{0,9}$/.test(pidText)) continue;
+    const pid = Number(pidText);
     if (pid === process.pid || pidAlive(pid)) continue;
     try {
-      disableAll(join(dir, n));
       rmdirSync(join(dir, n));
       removed.push(n);
     } catch {
-      // busy or gone: leave it, the next sweep tries again
+      // EBUSY: a live process holds one of its files (its owner); or gone already. Leave it as it is.
     }
   }
   return removed;
@@ -169,6 +219,8 @@ export class TracefsInstance {
   /** Sub-buffer size actually in effect, bytes. */
   readonly pageSize: number;
   private removed = false;
+  /** Our instance's `tracing_on`, open for the instance's whole life: the owner lock (see the module comment). */
+  private lockFd: number | undefined;
   private readonly openFds = new Set<number>();
   private readonly enabled: string[] = [];
 
@@ -190,7 +242,7 @@ export class TracefsInstance {
    */
   static create(opts: InstanceOptions): TracefsInstance {
     const paths = opts.paths;
-    const name = opts.name ?? `${INSTANCE_PREFIX}${process.pid}`;
+    const name = opts.name ?? defaultInstanceName(paths);
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new SetupError(`invalid instance name '${name}'`);
     if (typeof process.getuid === 'function' && process.getuid() !== 0) {
       throw new SetupError(
@@ -201,7 +253,8 @@ export class TracefsInstance {
     sweepStale(paths);
     const idir = join(paths.tracefs, 'instances', name);
     if (existsSync(idir)) {
-      disableAll(idir);
+      // Left by a dead process of ours with this pid (a live one holds its lock: then rmdir fails and we touch
+      // nothing).
       try {
         rmdirSync(idir);
       } catch (e) {
@@ -220,6 +273,11 @@ export class TracefsInstance {
     const inst = new TracefsInstance(paths, name, cpus, 4096);
     live.add(inst);
     try {
+      try {
+        inst.lockFd = openSync(join(idir, 'tracing_on'), constants.O_RDONLY);
+      } catch (e) {
+        throw new SetupError(`cannot open ${join(idir, 'tracing_on')} (${systemErrorText(e)}): is this tracefs?`);
+      }
       inst.write('tracing_on', '0');
       inst.write('trace_clock', opts.clock ?? 'mono');
       if (opts.subbufKb !== undefined && existsSync(join(idir, 'buffer_subbuf_size_kb'))) {
@@ -309,6 +367,22 @@ export class TracefsInstance {
     this.write('tracing_on', '1');
   }
 
+  private readonly onBuf = new Uint8Array(4);
+
+  /**
+   * Whether the instance records (`tracing_on` read through the owner lock fd: one pread, no open); undefined when
+   * it cannot be read. Another process may switch it off behind our back.
+   */
+  tracingOn(): boolean | undefined {
+    if (this.lockFd === undefined) return undefined;
+    try {
+      const n = readSync(this.lockFd, this.onBuf, 0, this.onBuf.length, 0);
+      return n > 0 ? this.onBuf[0] !== 0x30 : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   stop(): void {
     if (!this.removed) this.writeQuiet('tracing_on', '0');
   }
@@ -369,6 +443,14 @@ export class TracefsInstance {
     if (this.removed) return true;
     for (const fd of [...this.openFds]) this.closeFd(fd);
     disableAll(this.dir);
+    if (this.lockFd !== undefined) {
+      try {
+        closeSync(this.lockFd);
+      } catch {
+        // already closed
+      }
+      this.lockFd = undefined;
+    }
     let gone = false;
     for (let attempt = 0; attempt < 3 && !gone; attempt++) {
       try {

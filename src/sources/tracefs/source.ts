@@ -43,7 +43,12 @@ export interface LiveOptions {
   excludeSelf?: boolean;
   /** Merge pool per CPU, in sub-buffers (default: enough for one buffer's worth). */
   maxPagesPerCpu?: number;
-  /** Instance name (tests); default `latency-tracker-<pid>`. */
+  /**
+   * One line about the run that is not an error: our instance's tracing switched off by another process (checked
+   * every read cycle), and back on. Default: stderr.
+   */
+  warn?: (message: string) => void;
+  /** Instance name (tests); default `latency-tracker-<pid>[-<pid ns inode>]` (`defaultInstanceName`). */
   instanceName?: string;
   /**
    * The machine's cgroups: the source offers them to the engine (`TraceSource.cgroups`), and the cgroup move events
@@ -273,6 +278,22 @@ export class LiveSource implements TraceSource {
   }
 
   private stacksOn = true;
+  /** Trace time (ns since the origin) our instance's tracing was found off, or -1. */
+  private offSince = -1;
+
+  private checkTracingOn(now: number): void {
+    const on = this.instance.tracingOn();
+    if (on === undefined || on === this.offSince < 0) return;
+    const warn = this.opts.warn ?? ((m: string) => process.stderr.write(`latency-tracker: ${m}\n`));
+    const where = `${this.instance.dir}/tracing_on`;
+    if (!on) {
+      this.offSince = now;
+      warn(`another process switched tracing off (${where} is 0): no events are recorded while it stays off`);
+    } else {
+      warn(`tracing is on again (${where}) after ${((now - this.offSince) / 1e9).toFixed(1)} s off`);
+      this.offSince = -1;
+    }
+  }
 
   stop(): void {
     this.stopping = true;
@@ -357,6 +378,8 @@ export class LiveSource implements TraceSource {
         let limit = final ? Number.POSITIVE_INFINITY : now - SLACK_NS;
         if (!final)
           for (let c = 0; c < cpus; c++) if (drained[c] === 0 && merger.lastTs(c) < limit) limit = merger.lastTs(c);
+        // Another process may write 0 to our tracing_on: nothing is recorded then, which must not look like calm.
+        if (!final) this.checkTracingOn(now);
         merger.drain(sink, limit);
         observer?.cycle?.(this.originNs + BigInt(now - SLACK_NS), final);
         if (limit !== Number.POSITIVE_INFINITY && sink.tick !== undefined && Number.isFinite(limit)) sink.tick(limit);
